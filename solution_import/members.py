@@ -1,0 +1,91 @@
+"""Role members as sets: normalising principals, diffing desired against live, chunking long lists.
+
+A principal is `{"type": "user" | "application", "key": "<upn or app id>"}`; keys compare
+case-insensitively (UPNs and GUIDs are both case-insensitive in Entra ID and Dataverse).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Iterator, Sequence, TypeVar
+
+PRINCIPAL_TYPES = ("user", "application")
+INTEGRATION = "integration"
+
+T = TypeVar("T")
+
+
+class PrincipalError(ValueError):
+    """A principal entry that is not a user UPN or an application id."""
+
+
+def principal(type_: str, key: str) -> dict:
+    if type_ not in PRINCIPAL_TYPES:
+        raise PrincipalError(f"principal type must be one of {', '.join(PRINCIPAL_TYPES)}, not {type_!r}")
+    if not key or not str(key).strip():
+        raise PrincipalError(f"empty {type_} principal")
+    return {"type": type_, "key": str(key).strip().lower()}
+
+
+def as_key(p: dict) -> tuple[str, str]:
+    return (p["type"], str(p["key"]).strip().lower())
+
+
+def normalise(principals: Iterable[dict], integration: dict | None = None) -> list[dict]:
+    """Sorted, de-duplicated principals; `integration` replaces the key `integration`."""
+    keys: set[tuple[str, str]] = set()
+    for p in principals or ():
+        if str(p.get("key", "")).strip().lower() == INTEGRATION:
+            if not integration:
+                raise PrincipalError("the principal 'integration' is used but no integration principal is set")
+            p = integration
+        keys.add(as_key(principal(p.get("type", ""), p.get("key", ""))))
+    return [{"type": t, "key": k} for t, k in sorted(keys)]
+
+
+def classify(value: str) -> dict:
+    """A settings entry as a principal: a UPN (has '@') is a user, anything else an application id."""
+    value = str(value).strip()
+    return principal("user" if "@" in value else "application", value)
+
+
+@dataclass(frozen=True)
+class MemberChanges:
+    added: list[dict]
+    removed: list[dict]
+
+    @property
+    def empty(self) -> bool:
+        return not self.added and not self.removed
+
+    def summary(self) -> str:
+        parts = [f"+{p['key']}" for p in self.added] + [f"-{p['key']}" for p in self.removed]
+        return ", ".join(parts) if parts else "no change"
+
+
+def member_changes(current: Iterable[dict], desired: Iterable[dict]) -> MemberChanges:
+    """What to add and remove to turn `current` into `desired` (order-free, case-insensitive)."""
+    have = {as_key(p) for p in current or ()}
+    want = {as_key(p) for p in desired or ()}
+    added = [{"type": t, "key": k} for t, k in sorted(want - have)]
+    removed = [{"type": t, "key": k} for t, k in sorted(have - want)]
+    return MemberChanges(added, removed)
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def chunk_by_length(values: Sequence[str], budget: int, per_item_overhead: int = 3) -> Iterator[list[str]]:
+    """Groups values so that each group's joined text stays within `budget` characters (URL length)."""
+    group: list[str] = []
+    used = 0
+    for value in values:
+        cost = len(value) + per_item_overhead
+        if group and used + cost > budget:
+            yield group
+            group, used = [], 0
+        group.append(value)
+        used += cost
+    if group:
+        yield group

@@ -1,0 +1,75 @@
+"""Set logic of role members: normalising, diffing, chunking (no I/O)."""
+import pytest
+from hypothesis import given, strategies as st
+
+from solution_import.members import (PrincipalError, chunk_by_length, chunks, classify, member_changes, normalise,
+                                     principal)
+
+ANN = {"type": "user", "key": "ann@contoso.com"}
+BOB = {"type": "user", "key": "bob@contoso.com"}
+APP = {"type": "application", "key": "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"}
+
+
+def test_normalise_sorts_dedupes_and_lowercases():
+    got = normalise([{"type": "user", "key": "Bob@Contoso.com"}, BOB, APP, {"type": "user", "key": " ann@contoso.com "}])
+    assert got == [APP, ANN, BOB]
+
+
+def test_integration_key_stands_for_the_integration_principal():
+    assert normalise([{"type": "user", "key": "integration"}, ANN], integration=APP) == [APP, ANN]
+
+
+def test_integration_without_principal_is_a_clear_error():
+    with pytest.raises(PrincipalError, match="integration principal"):
+        normalise([{"type": "user", "key": "integration"}])
+
+
+def test_bad_type_and_empty_key_are_rejected():
+    with pytest.raises(PrincipalError, match="principal type"):
+        principal("group", "x")
+    with pytest.raises(PrincipalError, match="empty"):
+        principal("user", " ")
+
+
+def test_classify_settings_entries():
+    assert classify("Ann@contoso.com") == ANN
+    assert classify(APP["key"].upper()) == APP
+
+
+def test_member_changes_are_order_free_and_case_insensitive():
+    changes = member_changes([BOB, {"type": "user", "key": "ANN@contoso.com"}], [ANN, APP])
+    assert changes.added == [APP]
+    assert changes.removed == [BOB]
+    assert changes.summary() == f"+{APP['key']}, -bob@contoso.com"
+    assert member_changes([ANN, BOB], [BOB, ANN]).empty
+
+
+members = st.lists(st.builds(lambda t, k: {"type": t, "key": k}, st.sampled_from(["user", "application"]),
+                             st.from_regex(r"[a-z]{1,6}@c\.com", fullmatch=True)), max_size=30)
+
+
+@given(members, members)
+def test_applying_the_changes_gives_the_desired_set(current, desired):
+    changes = member_changes(current, desired)
+    have = {(p["type"], p["key"]) for p in current}
+    have |= {(p["type"], p["key"]) for p in changes.added}
+    have -= {(p["type"], p["key"]) for p in changes.removed}
+    assert have == {(p["type"], p["key"]) for p in desired}
+    assert not ({(p["type"], p["key"]) for p in changes.added} & {(p["type"], p["key"]) for p in changes.removed})
+
+
+def test_chunks():
+    assert list(chunks(list(range(5)), 2)) == [[0, 1], [2, 3], [4]]
+
+
+@given(st.lists(st.text(min_size=1, max_size=40), max_size=200), st.integers(min_value=50, max_value=500))
+def test_chunk_by_length_keeps_order_and_budget(values, budget):
+    groups = list(chunk_by_length(values, budget))
+    assert [v for g in groups for v in g] == values
+    for g in groups:
+        assert len(g) == 1 or sum(len(v) + 3 for v in g) <= budget
+
+
+def test_a_thousand_upns_fit_in_a_few_queries():
+    upns = [f"'user{i:04d}@contoso.com'" for i in range(1000)]
+    assert len(list(chunk_by_length(upns, 12_000))) <= 3
