@@ -1,0 +1,188 @@
+"""RoleAssignment: one Dataverse security role and the whole set of principals holding it.
+
+Reads are paged and few (the role, its holders, the principals to add); writes are only the difference,
+as associate/disassociate requests in Dataverse `$batch` change sets. A no-change run writes nothing.
+"""
+from __future__ import annotations
+
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
+
+from mscloud.errors import NotFound
+from solution_import.common import DataverseSetupError, dataverse_for, guid, quote, root_business_unit
+from solution_import.members import (MemberChanges, PrincipalError, as_key, chunk_by_length, member_changes,
+                                     normalise)
+
+INTEGRATION_ADMINISTRATOR = "8c8d4f51-a72b-e511-80d9-3863bb349780"
+INTEGRATION_USER = "6f960e32-a72b-e511-80d9-3863bb349780"
+# The roles Business Central finds by fixed id; other roles are found by name in the root business unit.
+FIXED_ROLE_IDS = {"integration administrator": INTEGRATION_ADMINISTRATOR, "integration user": INTEGRATION_USER}
+# Characters of `in (...)` values per query: keeps the URL well under Dataverse's 32 KB limit even encoded.
+FILTER_VALUE_BUDGET = 12_000
+_HOLDER_FIELDS = ["systemuserid", "domainname", "applicationid"]
+
+
+class UnknownPrincipal(DataverseSetupError):
+    """A principal that has no systemuser in Dataverse."""
+
+
+def fixed_role_id(role_name: str) -> str | None:
+    return FIXED_ROLE_IDS.get((role_name or "").strip().lower())
+
+
+def resolve_role(dataverse, role_name: str, role_id: str | None) -> str:
+    """The role's id: checked by id when one is given, else found by name in the root business unit."""
+    if role_id:
+        try:
+            found = dataverse.get("roles", guid(role_id), select=["roleid", "name"])
+        except NotFound:
+            raise DataverseSetupError(
+                f"role {role_name!r} looked up by id {guid(role_id)} does not exist in this Dataverse environment "
+                f"(is the integration solution imported?)"
+            ) from None
+        return guid(found["roleid"])
+    root = root_business_unit(dataverse)
+    rows = dataverse.list("roles", select=["roleid", "name"],
+                          filter=f"name eq {quote(role_name)} and _businessunitid_value eq {root}")
+    if not rows:
+        raise DataverseSetupError(f"role {role_name!r} looked up by name does not exist in the root business unit")
+    return guid(rows[0]["roleid"])
+
+
+def _holder_principal(row: dict) -> tuple[str, str] | None:
+    if row.get("applicationid"):
+        return ("application", guid(row["applicationid"]))
+    if row.get("domainname"):
+        return ("user", row["domainname"].strip().lower())
+    return None
+
+
+def read_holders(dataverse, role_id: str) -> dict[tuple[str, str], str]:
+    """Every holder of the role as {(type, key): systemuserid}, in one paged query."""
+    rows = dataverse.list(f"roles({role_id})/systemuserroles_association", select=_HOLDER_FIELDS)
+    holders = {}
+    for row in rows:
+        key = _holder_principal(row)
+        if key is not None:
+            holders[key] = guid(row["systemuserid"])
+    return holders
+
+
+def resolve_principals(dataverse, principals: list[dict]) -> dict[tuple[str, str], str]:
+    """systemuserids for the principals: one paged `in` query per kind (chunked only for very long lists)."""
+    by_type = {"user": [], "application": []}
+    for p in principals:
+        by_type[p["type"]].append(p["key"])
+    found: dict[tuple[str, str], str] = {}
+    for type_, field in (("user", "domainname"), ("application", "applicationid")):
+        literals = [quote(k) if type_ == "user" else guid(k) for k in sorted(by_type[type_])]
+        for group in chunk_by_length(literals, FILTER_VALUE_BUDGET):
+            rows = dataverse.list("systemusers", select=_HOLDER_FIELDS, filter=f"{field} in ({','.join(group)})")
+            for row in rows:
+                key = _holder_principal(row)
+                if key is not None and key[0] == type_:
+                    found[key] = guid(row["systemuserid"])
+    missing = [p for p in principals if as_key(p) not in found]
+    if missing:
+        names = ", ".join(f"{p['type']} {p['key']}" for p in missing)
+        raise UnknownPrincipal(
+            f"not in Dataverse: {names} (users appear after licensing and sync from Entra ID; application users "
+            f"need an ApplicationUser); no role assignment was changed"
+        )
+    return found
+
+
+def apply_changes(dataverse, role_id: str, changes: MemberChanges,
+                  holders: dict[tuple[str, str], str]) -> int:
+    """Associates and disassociates only the difference, in `$batch` change sets; returns the write count."""
+    if changes.empty:
+        return 0
+    added_ids = resolve_principals(dataverse, changes.added) if changes.added else {}
+    role_ref = {"@odata.id": dataverse.ref_url("roles", role_id)}
+    ops = [{"method": "POST", "url": f"systemusers({added_ids[as_key(p)]})/systemuserroles_association/$ref",
+            "body": role_ref} for p in changes.added]
+    ops += [{"method": "DELETE", "url": f"systemusers({holders[as_key(p)]})/systemuserroles_association({role_id})/$ref"}
+            for p in changes.removed]
+    dataverse.batch(ops, changeset=True)
+    return len(ops)
+
+
+def desired_members(props: dict) -> list[dict]:
+    return normalise(props.get("principals") or [], props.get("integrationPrincipal"))
+
+
+def _members(holders: dict[tuple[str, str], str]) -> list[dict]:
+    return [{"type": t, "key": k} for t, k in sorted(holders)]
+
+
+def converge(props: dict) -> dict:
+    """Makes the role's holders exactly the desired set; returns the outputs."""
+    dataverse = dataverse_for(props)
+    desired = desired_members(props)
+    role_id = resolve_role(dataverse, props["roleName"], props.get("roleId"))
+    holders = read_holders(dataverse, role_id)
+    changes = member_changes(_members(holders), desired)
+    if not changes.empty:
+        pulumi.log.info(f"role {props['roleName']}: {changes.summary()}")
+    apply_changes(dataverse, role_id, changes, holders)
+    return {**props, "resolvedRoleId": role_id, "members": desired}
+
+
+class RoleAssignmentProvider(ResourceProvider):
+    def create(self, props):
+        outs = converge(props)
+        return CreateResult(id_=outs["resolvedRoleId"], outs=outs)
+
+    def read(self, id_, props):
+        """The live holders, so `pulumi refresh` shows drift (one paged request)."""
+        dataverse = dataverse_for(props)
+        try:
+            holders = read_holders(dataverse, id_)
+        except NotFound:
+            return ReadResult(id_="", outs={})
+        return ReadResult(id_=id_, outs={**props, "resolvedRoleId": id_, "members": _members(holders)})
+
+    def diff(self, id_, olds, news):
+        if guid(olds.get("roleId")) != guid(news.get("roleId")) or (
+                not news.get("roleId") and olds.get("roleName") != news.get("roleName")):
+            return DiffResult(changes=True, replaces=["roleId", "roleName"])
+        try:
+            changes = member_changes(olds.get("members") or [], desired_members(news))
+        except (PrincipalError, TypeError, KeyError, AttributeError):
+            return DiffResult(changes=True, replaces=[])  # principals not known yet (preview of new outputs)
+        if not changes.empty:
+            pulumi.log.info(f"role {news.get('roleName')}: {changes.summary()}")
+        return DiffResult(changes=not changes.empty or olds.get("environmentUrl") != news.get("environmentUrl"),
+                          replaces=[])
+
+    def update(self, id_, olds, news):
+        return UpdateResult(outs=converge(news))
+
+    def delete(self, id_, props):
+        """Removes the principals this resource assigned (those still holding the role)."""
+        dataverse = dataverse_for(props)
+        try:
+            holders = read_holders(dataverse, id_)
+        except NotFound:
+            return
+        managed = {as_key(p) for p in (props.get("members") or [])}
+        removed = [{"type": t, "key": k} for t, k in sorted(managed & set(holders))]
+        apply_changes(dataverse, id_, MemberChanges([], removed), holders)
+
+
+class RoleAssignment(Resource, module="bcsi", name="RoleAssignment"):
+    """One Dataverse security role and the set of users and application users holding it."""
+
+    resolvedRoleId: pulumi.Output[str]
+    members: pulumi.Output[list]
+
+    def __init__(self, resource_name: str, *, connection: dict, environment_url: pulumi.Input[str],
+                 role_name: str, principals: pulumi.Input[list], role_id: str | None = None,
+                 integration_principal: pulumi.Input[dict] | None = None,
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__(RoleAssignmentProvider(), resource_name, {
+            "connection": connection, "environmentUrl": environment_url, "roleName": role_name,
+            "roleId": guid(role_id) if role_id else fixed_role_id(role_name),
+            "principals": principals, "integrationPrincipal": integration_principal,
+            "resolvedRoleId": None, "members": None,
+        }, opts)
