@@ -1,0 +1,308 @@
+"""LicenseAssignment: one SKU's directly assigned holders as a set, kept in line over Microsoft Graph.
+
+pulumi-azuread has no licence resource. This dynamic resource reads the SKU (`GET /subscribedSkus`) and the
+live holders (one paged `$filter=assignedLicenses/any(...)` query), then sends only the difference through
+`assignLicense` in Graph `$batch` (20 per request). Group-inherited holders are reported, never removed.
+The provider holds no client: `clients_for(props["connection"])` rebuilds one per process.
+"""
+from __future__ import annotations
+
+import math
+from urllib.parse import quote
+
+import pulumi
+import pulumi.dynamic as dynamic
+
+from mscloud.connection import clients_for
+
+GRAPH_BATCH_SIZE = 20
+USERS_PAGE_SIZE = 999
+USAGE_LOCATION_HINT = "usage location"
+
+
+class LicenseError(Exception):
+    """A licence change the tenant cannot take as configured (unknown SKU, too few units, per-user failures)."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pure logic (unit-tested without a cloud)
+
+
+def normalize_users(users) -> list[str]:
+    """UPNs as the resource compares them: lower-case, sorted, each once."""
+    return sorted({str(u).strip().lower() for u in users or ()})
+
+
+def find_sku(skus: list[dict], part_number: str) -> dict:
+    """The subscribed SKU with this part number; the error lists the ones the tenant has."""
+    for sku in skus:
+        if str(sku.get("skuPartNumber", "")).upper() == part_number.upper():
+            return sku
+    have = ", ".join(sorted(str(s.get("skuPartNumber")) for s in skus)) or "none"
+    raise LicenseError(f"the tenant has no subscription for SKU {part_number} (it has: {have})")
+
+
+def free_units(sku: dict) -> int:
+    """Units that can still be assigned: prepaid enabled minus consumed."""
+    return int((sku.get("prepaidUnits") or {}).get("enabled", 0)) - int(sku.get("consumedUnits", 0))
+
+
+def check_free_units(sku: dict, adding: int, removing: int = 0) -> None:
+    """Fail before any write when the SKU cannot cover the users being added (removals free units first)."""
+    available = free_units(sku) + removing
+    if adding > available:
+        enabled = int((sku.get("prepaidUnits") or {}).get("enabled", 0))
+        raise LicenseError(
+            f"{sku.get('skuPartNumber')}: {adding} user(s) need a licence but only {available} unit(s) are free "
+            f"({enabled} enabled, {sku.get('consumedUnits', 0)} consumed{f', {removing} being removed' if removing else ''}); "
+            "nothing was assigned")
+
+
+def disabled_plan_ids(sku: dict, plan_names) -> list[str]:
+    """Service plan ids for the configured plan names; unknown names fail listing the SKU's plans."""
+    by_name = {str(p.get("servicePlanName")): str(p.get("servicePlanId")) for p in sku.get("servicePlans") or ()}
+    unknown = [name for name in plan_names or () if name not in by_name]
+    if unknown:
+        raise LicenseError(
+            f"{sku.get('skuPartNumber')}: disabledPlans {', '.join(unknown)} not in the SKU "
+            f"(its plans: {', '.join(sorted(by_name)) or 'none'})")
+    return sorted(by_name[name] for name in plan_names or ())
+
+
+def holders(users: list[dict], sku_id: str) -> tuple[list[str], list[str]]:
+    """(direct, group-inherited) UPNs holding sku_id, from users with assignedLicenses + licenseAssignmentStates.
+
+    A user with no assignment state for the SKU (states not returned) counts as direct: the only way a licence
+    shows in assignedLicenses without a group is a direct assignment.
+    """
+    direct, inherited = set(), set()
+    sku_id = sku_id.lower()
+    for user in users:
+        upn = str(user.get("userPrincipalName", "")).lower()
+        if not any(str(a.get("skuId", "")).lower() == sku_id for a in user.get("assignedLicenses") or ()):
+            continue
+        states = [s for s in user.get("licenseAssignmentStates") or () if str(s.get("skuId", "")).lower() == sku_id]
+        if not states or any(not s.get("assignedByGroup") for s in states):
+            direct.add(upn)
+        if any(s.get("assignedByGroup") for s in states):
+            inherited.add(upn)
+    return sorted(direct), sorted(inherited)
+
+
+def user_changes(desired, live_direct, managed) -> tuple[list[str], list[str]]:
+    """(to add, to remove): add what is desired and missing; remove only holders this resource managed."""
+    desired, live, managed = set(normalize_users(desired)), set(normalize_users(live_direct)), set(normalize_users(managed))
+    return sorted(desired - live), sorted((live & managed) - desired)
+
+
+def assign_request(path: str, sku_id: str, disabled_ids: list[str], add: bool) -> dict:
+    """One `assignLicense` $batch item adding (with disabled plans) or removing the SKU."""
+    body = {"addLicenses": [{"skuId": sku_id, "disabledPlans": list(disabled_ids)}], "removeLicenses": []} if add \
+        else {"addLicenses": [], "removeLicenses": [sku_id]}
+    return {"method": "POST", "url": f"{path}/assignLicense", "body": body}
+
+
+def user_path(upn: str) -> str:
+    """Graph takes the UPN in the path."""
+    return f"/users/{quote(upn, safe='@')}"
+
+
+def batch_requests_needed(n: int) -> int:
+    return math.ceil(n / GRAPH_BATCH_SIZE)
+
+
+def error_message(result) -> str:
+    body = result.body if isinstance(result.body, dict) else {}
+    err = body.get("error") if isinstance(body.get("error"), dict) else {}
+    return str(err.get("message") or f"HTTP {result.status}")
+
+
+def is_usage_location_failure(result) -> bool:
+    return result.status == 400 and USAGE_LOCATION_HINT in error_message(result).lower()
+
+
+def failure_report(sku: str, failures: dict[str, str], applied: int) -> str:
+    """One error for every user Graph refused, grouped by Graph's message."""
+    by_message: dict[str, list[str]] = {}
+    for upn, message in sorted(failures.items()):
+        by_message.setdefault(message, []).append(upn)
+    parts = [f"{', '.join(upns)}: {message}" for message, upns in by_message.items()]
+    partial = (f" {applied} other change(s) were applied; fix the users and run again (the next run finishes the rest)."
+               if applied else " Nothing else was changed.")
+    return f"{sku}: Graph refused the licence change for {len(failures)} user(s): " + "; ".join(parts) + "." + partial
+
+
+def member_diff(olds: dict, news: dict) -> dynamic.DiffResult:
+    """Replace on a new SKU; update when the member or group set, disabled plans or usage location differ."""
+    if str(olds.get("skuPartNumber", "")).upper() != str(news.get("skuPartNumber", "")).upper():
+        return dynamic.DiffResult(changes=True, replaces=["skuPartNumber"], delete_before_replace=True)
+    live = olds.get("members") if olds.get("members") is not None else olds.get("users")
+    changed = (
+        set(normalize_users(live)) != set(normalize_users(news.get("users")))
+        or sorted(olds.get("groups") or []) != sorted(news.get("groups") or [])
+        or sorted(olds.get("disabledPlans") or []) != sorted(news.get("disabledPlans") or [])
+        or (olds.get("usageLocation") or None) != (news.get("usageLocation") or None)
+    )
+    return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Graph work
+
+
+class _Graph:
+    """The Graph reads and writes of one run, built from the secret-free connection dict."""
+
+    def __init__(self, props: dict):
+        self.graph = clients_for(props["connection"]).graph
+        self.part_number = props["skuPartNumber"]
+
+    def sku(self) -> dict:
+        return find_sku(self.graph.list("/subscribedSkus"), self.part_number)
+
+    def holders(self, sku_id: str) -> tuple[list[str], list[str]]:
+        users = self.graph.list("/users", params={
+            "$filter": f"assignedLicenses/any(x:x/skuId eq {sku_id})",
+            "$select": "id,userPrincipalName,assignedLicenses,licenseAssignmentStates",
+            "$top": str(USERS_PAGE_SIZE),
+        })
+        return holders(users, sku_id)
+
+    def groups(self, names) -> dict[str, dict]:
+        """The configured groups by display name (one query); a missing group fails naming it."""
+        names = list(names or ())
+        if not names:
+            return {}
+        literals = ",".join("'" + n.replace("'", "''") + "'" for n in names)
+        found = self.graph.list("/groups", params={"$filter": f"displayName in ({literals})",
+                                                   "$select": "id,displayName,assignedLicenses"})
+        by_name = {str(g.get("displayName")): g for g in found}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise LicenseError(f"{self.part_number}: no group named {', '.join(missing)} in the tenant")
+        return {n: by_name[n] for n in names}
+
+    def assign_users(self, sku_id: str, disabled: list[str], add: list[str], remove: list[str],
+                     usage_location: str | None) -> None:
+        """Removals then additions in $batch; usage-location failures are fixed when configured, then retried."""
+        requests = [assign_request(user_path(u), sku_id, disabled, False) for u in remove]
+        requests += [assign_request(user_path(u), sku_id, disabled, True) for u in add]
+        targets = list(remove) + list(add)
+        if not requests:
+            return
+        results = self.graph.batch(requests, raise_for_errors=False)
+        failures = {targets[i]: r for i, r in enumerate(results) if not r.ok}
+        lacking = sorted(u for u, r in failures.items() if u in add and is_usage_location_failure(r))
+        if lacking and usage_location:
+            fixed = self.graph.batch([{"method": "PATCH", "url": user_path(u), "body": {"usageLocation": usage_location}}
+                                      for u in lacking], raise_for_errors=False)
+            ready = [u for u, r in zip(lacking, fixed) if r.ok]
+            for u, r in zip(lacking, fixed):
+                if not r.ok:
+                    failures[u] = r
+            retried = self.graph.batch([assign_request(user_path(u), sku_id, disabled, True) for u in ready],
+                                       raise_for_errors=False) if ready else []
+            for u, r in zip(ready, retried):
+                if r.ok:
+                    failures.pop(u, None)
+                else:
+                    failures[u] = r
+        messages = {u: error_message(r) for u, r in failures.items()}
+        if lacking and not usage_location:
+            for u in lacking:
+                messages[u] += " (give the user a usage location in Entra ID, or set the licence's usageLocation)"
+        if failures:
+            raise LicenseError(failure_report(self.part_number, messages, len(targets) - len(failures)))
+
+    def assign_groups(self, sku_id: str, disabled: list[str], groups: dict[str, dict], add: list[str],
+                      remove: list[str]) -> None:
+        for name in remove:
+            self.graph.post(f"/groups/{groups[name]['id']}/assignLicense",
+                            {"addLicenses": [], "removeLicenses": [sku_id]})
+        for name in add:
+            self.graph.post(f"/groups/{groups[name]['id']}/assignLicense",
+                            {"addLicenses": [{"skuId": sku_id, "disabledPlans": disabled}], "removeLicenses": []})
+
+
+def _group_holds(group: dict, sku_id: str) -> bool:
+    return any(str(a.get("skuId", "")).lower() == sku_id.lower() for a in group.get("assignedLicenses") or ())
+
+
+class LicenseAssignmentProvider(dynamic.ResourceProvider):
+    """Create/update send only the difference; read returns the live direct holders so refresh shows drift."""
+
+    serialize_as_secret_always = False
+
+    def check(self, _olds, news):
+        news = dict(news)
+        news["users"] = normalize_users(news.get("users"))
+        news["groups"] = sorted(set(news.get("groups") or []))
+        news["disabledPlans"] = sorted(set(news.get("disabledPlans") or []))
+        return dynamic.CheckResult(news, [])
+
+    def diff(self, _id, olds, news):
+        return member_diff(olds, news)
+
+    def create(self, props):
+        outs = self._apply(props, managed=[], old_groups=[])
+        return dynamic.CreateResult(f"license-{props['skuPartNumber']}", outs)
+
+    def update(self, _id, olds, news):
+        managed = set(olds.get("users") or []) | set(olds.get("members") or [])
+        return dynamic.UpdateResult(self._apply(news, managed=sorted(managed), old_groups=olds.get("groups") or []))
+
+    def read(self, id_, props):
+        graph = _Graph(props)
+        sku_id = props.get("skuId") or graph.sku()["skuId"]
+        direct, inherited = graph.holders(sku_id)
+        return dynamic.ReadResult(id_, {**props, "skuId": sku_id, "members": direct, "groupMembers": inherited})
+
+    def delete(self, _id, props):
+        graph = _Graph(props)
+        sku_id = props.get("skuId") or graph.sku()["skuId"]
+        direct, _ = graph.holders(sku_id)
+        managed = set(props.get("users") or []) | set(props.get("members") or [])
+        graph.assign_users(sku_id, [], [], sorted(set(direct) & managed), None)
+        groups = graph.groups(props.get("groups"))
+        graph.assign_groups(sku_id, [], groups, [], [n for n, g in groups.items() if _group_holds(g, sku_id)])
+
+    def _apply(self, props: dict, managed: list[str], old_groups: list[str]) -> dict:
+        graph = _Graph(props)
+        sku = graph.sku()
+        sku_id = str(sku["skuId"])
+        disabled = disabled_plan_ids(sku, props.get("disabledPlans"))
+        direct, _ = graph.holders(sku_id)
+        add, remove = user_changes(props.get("users"), direct, managed)
+        wanted_groups = list(props.get("groups") or [])
+        groups = graph.groups(sorted(set(wanted_groups) | set(old_groups)))
+        group_add = [n for n in wanted_groups if not _group_holds(groups[n], sku_id)]
+        group_remove = [n for n in old_groups if n not in wanted_groups and _group_holds(groups[n], sku_id)]
+        check_free_units(sku, len(add), len(remove))
+        graph.assign_users(sku_id, disabled, add, remove, props.get("usageLocation"))
+        graph.assign_groups(sku_id, disabled, groups, group_add, group_remove)
+        direct_after = sorted((set(direct) - set(remove)) | set(add))
+        _, inherited = graph.holders(sku_id) if group_add or group_remove else (None, [])
+        members = [u for u in direct_after if u in set(props.get("users") or [])]
+        return {**props, "skuId": sku_id, "members": members, "groupMembers": inherited}
+
+
+class LicenseAssignment(dynamic.Resource, module="bcsi", name="LicenseAssignment"):
+    """The set of users (and groups) holding one SKU directly. Outputs: skuId, members, groupMembers."""
+
+    skuId: pulumi.Output[str]
+    members: pulumi.Output[list]
+    groupMembers: pulumi.Output[list]
+
+    def __init__(self, name: str, *, connection, sku_part_number: str, users=(), groups=(), disabled_plans=(),
+                 usage_location: str | None = None, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(LicenseAssignmentProvider(), name, {
+            "connection": connection,
+            "skuPartNumber": sku_part_number,
+            "users": normalize_users(users),
+            "groups": sorted(set(groups or ())),
+            "disabledPlans": sorted(set(disabled_plans or ())),
+            "usageLocation": usage_location,
+            "skuId": None,
+            "members": None,
+            "groupMembers": None,
+        }, opts)
