@@ -35,8 +35,19 @@ def failing_components(data_xml: str | None) -> list[str]:
                 continue
             name = element.get("LocalizedName") or element.get("name") or element.get("id") or ""
             text = result.get("errortext") or result.get("errorcode") or "failed"
-            failures.append(f"{element.tag} {name}: {text}".strip())
+            failures.append(f"{element.tag} {name}: {text}".strip() + _missing_dependencies(element))
     return failures
+
+
+def _missing_dependencies(element: ElementTree.Element) -> str:
+    """' (missing: <component> from solution <name>, ...)' when the manifest lists missing dependencies."""
+    missing = []
+    for dependency in element.iter("MissingDependency"):
+        required = dependency.find("Required")
+        if required is not None:
+            what = required.get("schemaName") or required.get("displayName") or "?"
+            missing.append(f"{what} from solution {required.get('solution') or '?'}")
+    return f" (missing: {', '.join(missing)})" if missing else ""
 
 
 def run_import(dataverse, package_bytes: bytes, unique_name: str, version: str, timeout_seconds: float,
