@@ -1,4 +1,9 @@
 """The `bcsi` command line: validate, plan, check, and the local sandbox cloud."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
 import click
 
 
@@ -10,6 +15,61 @@ def main():
     Stacks live in stacks/Pulumi.<stack>.yaml. Preview and apply with `pulumi preview` / `pulumi up`;
     these commands validate settings, report permission changes and run the sandbox cloud.
     """
+
+
+@main.command()
+@click.option("--stack", "-s", required=True, metavar="STACK",
+              help="Stack name: validates stacks/Pulumi.STACK.yaml (e.g. sandbox, dev, test, prod).")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="The project root (where Pulumi.yaml is); the stack file is read from its stacks/.")
+def validate(stack: str, project_dir: Path):
+    """Check a stack's `bcsi:` settings offline, without calling any cloud.
+
+    \b
+    Checks: cloud (public|usgov|china|sandbox), tenantId GUID and https dataverseUrl
+    (both needed unless sandbox), identity (mode manage|existing and the fields of that
+    mode, usageLocation, credential secret|certificate|federated, secretExpiryDays 1..730),
+    licences (SKU part numbers, user UPNs, groups, disabled plans), roles (the three
+    integration roles or bcsi:additionalRoles; principals are UPNs, app ids or
+    'integration'; no repeats), salesperson codes (1-20 characters) -> UPNs, the solution
+    .zip and certificate files (must exist under the project dir), and bcsi:policy.
+    Keys outside the bcsi: namespace are left alone; unknown bcsi: keys are errors.
+
+    Exit 0 and one summary line when valid; otherwise each problem on stderr as
+    `file: key: what is wrong (allowed: ...)` and exit 1. provisioning/README.md
+    describes every key.
+    """
+    from provisioning.settings import SettingsError, load_stack
+
+    try:
+        settings = load_stack(project_dir, stack)
+    except SettingsError as error:
+        for line in error.lines:
+            click.echo(line, err=True)
+        sys.exit(1)
+    click.echo(f"{settings.source}: valid ({summary(settings)})")
+
+
+def summary(settings) -> str:
+    """One line saying what the stack will manage."""
+    identity = settings.identity
+    principal = settings.integration_principal or "app created by the stack"
+    parts = [
+        f"cloud {settings.cloud}",
+        f"identity {identity.mode}",
+        f"integration principal {principal}",
+        _count(len(settings.roles), "role"),
+        _count(sum(len(m) for m in settings.roles.values()), "role holder"),
+        _count(len(settings.licenses), "licence SKU"),
+        _count(len(settings.salespersons), "salesperson"),
+    ]
+    if settings.solution is not None:
+        parts.append(f"solution {settings.solution.path}")
+    return ", ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _register_subcommands():

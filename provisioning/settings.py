@@ -1,0 +1,935 @@
+"""Stack settings: the `bcsi:` namespace of stacks/Pulumi.<stack>.yaml, parsed into typed, frozen values.
+
+Every problem is collected before anything is raised, so one `bcsi validate` run shows them all, each as
+`file: key: what is wrong (allowed: ...)`. `parse` knows nothing about files, so the Pulumi program can
+feed it the values of `pulumi.Config`; `load_stack` reads a stack file for the CLI and tests.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping, Sequence
+from urllib.parse import urlsplit
+
+import yaml
+
+
+NAMESPACE = "bcsi"
+INTEGRATION = "integration"
+INTEGRATION_ROLES = ("Integration Administrator", "Integration User", "Product Availability User")
+CLOUDS = ("public", "usgov", "china", "sandbox")
+IDENTITY_MODES = ("manage", "existing")
+CREDENTIAL_KINDS = ("secret", "certificate", "federated")
+ENVIRONMENT_KINDS = ("dev", "test", "prod")
+MAX_CREDENTIAL_DAYS = 730
+DEFAULT_SECRET_EXPIRY_DAYS = 180
+SALESPERSON_CODE_MAX = 20  # Business Central's Code[20]
+
+TOP_LEVEL_KEYS = (
+    "cloud", "tenantId", "dataverseUrl", "businessCentral", "identity", "licenses",
+    "roles", "additionalRoles", "salespersons", "solution", "policy",
+)
+
+ALLOWED_UPN = "a UPN like name@contoso.com"
+ALLOWED_PRINCIPAL = f"{ALLOWED_UPN}, an application id GUID, or '{INTEGRATION}'"
+ALLOWED_GUID = "a GUID like 7d3f6a52-1c4e-4b7a-9d2e-5a8b1c0e4f21"
+ALLOWED_SKU = "a SKU part number of uppercase letters, digits and '_', like DYN365_ENTERPRISE_SALES"
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_UPN_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+_DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_SKU = re.compile(r"^[A-Z0-9_]+$")
+_PLAN = re.compile(r"^[A-Za-z0-9_]+$")
+
+
+# The 249 officially assigned ISO 3166-1 alpha-2 codes (Entra ID's usageLocation takes these).
+ISO_3166_ALPHA2 = frozenset("""
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
+CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR
+GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT
+JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY
+MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM
+PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ
+UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
+""".split())
+
+
+class SettingsError(Exception):
+    """Invalid stack settings; `lines` holds one `file: key: problem (allowed: ...)` line per problem."""
+
+    def __init__(self, lines: Sequence[str]):
+        self.lines = tuple(lines)
+        super().__init__("\n".join(self.lines))
+
+
+@dataclass(frozen=True)
+class SecureValue:
+    """A `{secure: ...}` value as the stack file holds it: ciphertext, only Pulumi decrypts it."""
+
+    ciphertext: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A secret setting. `encrypted` when read from a file (ciphertext), plain when Pulumi decrypted it."""
+
+    value: str = field(repr=False)
+    encrypted: bool
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    user_principal_name: str
+    display_name: str | None = None
+    usage_location: str | None = None
+
+
+@dataclass(frozen=True)
+class FederatedCredentialSettings:
+    issuer: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    display_name: str | None = None
+    app_id: str | None = None
+    credential: str | None = None
+    secret_expiry_days: int | None = None
+    certificate_path: str | None = None
+    federated: FederatedCredentialSettings | None = None
+    client_secret: Secret | None = None
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    mode: str
+    user: UserSettings | None = None
+    app: AppSettings | None = None
+
+
+@dataclass(frozen=True)
+class LicenseSettings:
+    sku: str
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    disabled_plans: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BusinessCentralSettings:
+    environment: str
+    company: str | None = None
+
+
+@dataclass(frozen=True)
+class SolutionSettings:
+    path: str
+    uninstall_on_delete: bool = False
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    max_credential_days: int | None = None
+    allowed_skus: tuple[str, ...] | None = None
+    environment_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: str
+    cloud: str
+    identity: IdentitySettings
+    tenant_id: str | None = None
+    dataverse_url: str | None = None
+    business_central: BusinessCentralSettings | None = None
+    licenses: Mapping[str, LicenseSettings] = field(default_factory=lambda: MappingProxyType({}))
+    roles: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    additional_roles: tuple[str, ...] = ()
+    salespersons: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    solution: SolutionSettings | None = None
+    policy: PolicySettings = field(default_factory=PolicySettings)
+
+    @property
+    def integration_principal(self) -> str | None:
+        """The app's appId when an app is configured, else the user's UPN; None while the stack creates the app."""
+        return integration_principal_of(self.identity)
+
+    def role_members(self, integration: str | None = None) -> dict[str, list[str]]:
+        """`bcsi:roles` with `integration` replaced by the integration principal (pass it when the stack creates it)."""
+        principal = integration or self.integration_principal
+        return {role: expand_integration(members, principal) for role, members in self.roles.items()}
+
+
+def integration_principal_of(identity: IdentitySettings) -> str | None:
+    """Which principal the word `integration` stands for, when the settings alone decide it."""
+    if identity.app is not None:
+        return identity.app.app_id
+    if identity.user is not None:
+        return identity.user.user_principal_name
+    return None
+
+
+def expand_integration(principals: Sequence[str], integration: str | None) -> list[str]:
+    """Replace `integration` by the integration principal, keeping order and dropping repeats."""
+    if INTEGRATION in principals and not integration:
+        raise ValueError("the integration principal is not known yet: pass the one the stack created")
+    expanded: list[str] = []
+    seen: set[str] = set()
+    for principal in principals:
+        actual = integration if principal == INTEGRATION else principal
+        if actual.lower() not in seen:
+            seen.add(actual.lower())
+            expanded.append(actual)
+    return expanded
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reading
+
+
+def stack_file(project_dir: str | Path, stack: str) -> Path:
+    """stacks/Pulumi.<stack>.yaml under the project (the project's `stackConfigDir`, `stacks` by default)."""
+    project_dir = Path(project_dir)
+    config_dir = "stacks"
+    project_file = project_dir / "Pulumi.yaml"
+    if project_file.exists():
+        try:
+            project = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
+            if isinstance(project, dict) and isinstance(project.get("stackConfigDir"), str):
+                config_dir = project["stackConfigDir"]
+        except yaml.YAMLError:
+            pass  # the engine reports a broken Pulumi.yaml; settings stay with the default
+    return project_dir / config_dir / f"Pulumi.{stack}.yaml"
+
+
+def load_stack(project_dir: str | Path, stack: str) -> Settings:
+    """Read and validate the `bcsi:` settings of one stack file; files named in them are checked to exist."""
+    project_dir = Path(project_dir)
+    path = stack_file(project_dir, stack)
+    source = _relative(path, project_dir)
+    if not path.exists():
+        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
+        raise SettingsError([f"{source}: no such stack file (allowed: stacks {', '.join(known) or 'none found'})"])
+    document = _read_yaml(path, source)
+    config = _config_section(document, source)
+    return parse(config, source, project_dir=project_dir)
+
+
+def from_pulumi_config(source: str, project_dir: str | Path | None = None) -> Settings:
+    """Settings of the running Pulumi program (secrets decrypted, structured values JSON-decoded)."""
+    import pulumi.runtime.config as runtime_config
+
+    values = dict(runtime_config.get_config_env())
+    values.update(runtime_config.CONFIG.get())
+    config: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(key, str) and key.startswith(NAMESPACE + ":"):
+            config[key] = _decode_structured(value)
+    return parse(config, source, project_dir=project_dir)
+
+
+def _decode_structured(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _relative(path: Path, project_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(project_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+class _StackLoader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys (YAML would silently keep the last one)."""
+
+
+def _construct_mapping(loader: _StackLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    mapping: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a map key must be plain text", key_node.start_mark) from None
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark)
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+    return mapping
+
+
+_StackLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _read_yaml(path: Path, source: str) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError([f"{source}: cannot be read: {error.__class__.__name__} (allowed: a UTF-8 YAML file)"]) from None
+    try:
+        return yaml.load(text, Loader=_StackLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or getattr(error, "context", None) or "not valid YAML"
+        raise SettingsError([f"{source}{where}: invalid YAML: {problem} (allowed: a YAML map with a config: section)"]) from None
+
+
+def _config_section(document: Any, source: str) -> dict:
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise SettingsError([f"{source}: the file is {_show(document)}, not a map (allowed: a YAML map with a config: section)"])
+    config = document.get("config", {})
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise SettingsError([f"{source}: config: {_show(config)} is not a map (allowed: a map of 'namespace:key' to values)"])
+    return config
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Validation
+
+
+class _Problems:
+    def __init__(self, source: str):
+        self.source = source
+        self.lines: list[str] = []
+
+    def add(self, key: str, problem: str, allowed: str) -> None:
+        self.lines.append(f"{self.source}: {key}: {problem} (allowed: {allowed})")
+
+
+def parse(config: Mapping[str, Any], source: str, project_dir: str | Path | None = None) -> Settings:
+    """Validate the `bcsi:` keys of a stack's config (keys with or without the `bcsi:` prefix).
+
+    Keys of other namespaces (`azuread:`, `pulumi:`, ...) are left alone. With `project_dir`, files the
+    settings name (solution package, certificate) must exist relative to it.
+    """
+    problems = _Problems(source)
+    if not isinstance(config, Mapping):
+        raise SettingsError([f"{source}: config: {_show(config)} is not a map (allowed: a map of 'namespace:key' to values)"])
+    values: dict[str, Any] = {}
+    for raw_key, value in config.items():
+        key = str(raw_key)
+        if ":" in key:
+            namespace, _, name = key.partition(":")
+            if namespace != NAMESPACE:
+                continue
+        else:
+            name = key
+        if name not in TOP_LEVEL_KEYS:
+            problems.add(f"{NAMESPACE}:{_segment(name)}", "unknown key", ", ".join(f"{NAMESPACE}:{k}" for k in TOP_LEVEL_KEYS))
+            continue
+        values[name] = value
+    project = Path(project_dir) if project_dir is not None else None
+    settings = _Validator(problems, values, project).settings()
+    if problems.lines:
+        raise SettingsError(problems.lines)
+    assert settings is not None
+    return settings
+
+
+class _Validator:
+    """Walks the `bcsi:` values once, recording every problem; builds Settings when there are none."""
+
+    def __init__(self, problems: _Problems, values: dict[str, Any], project_dir: Path | None):
+        self.p = problems
+        self.values = values
+        self.project_dir = project_dir
+
+    # -- small checks -------------------------------------------------------------------------------------
+
+    def key(self, name: str) -> str:
+        return f"{NAMESPACE}:{name}"
+
+    def plain(self, key: str, value: Any) -> bool:
+        if isinstance(value, SecureValue) or _is_secure(value):
+            self.p.add(key, "a secure value is not allowed here", "a plain value; secrets go only in bcsi:identity.app.clientSecret")
+            return False
+        return True
+
+    def text(self, key: str, value: Any, allowed: str, max_len: int | None = None) -> str | None:
+        if not self.plain(key, value):
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.p.add(key, f"{_show(value)} is not a non-empty text", allowed)
+            return None
+        if value != value.strip():
+            self.p.add(key, f"{_show(value)} has leading or trailing spaces", allowed)
+            return None
+        if max_len is not None and len(value) > max_len:
+            self.p.add(key, f"{_show(value)} is longer than {max_len} characters", allowed)
+            return None
+        return value
+
+    def choice(self, key: str, value: Any, options: Sequence[str]) -> str | None:
+        allowed = " | ".join(options)
+        if not self.plain(key, value):
+            return None
+        if value not in options or not isinstance(value, str):
+            self.p.add(key, f"{_show(value)} is not one of the choices", allowed)
+            return None
+        return value
+
+    def guid(self, key: str, value: Any) -> str | None:
+        if not self.plain(key, value):
+            return None
+        if not isinstance(value, str) or not _GUID.match(value):
+            self.p.add(key, f"{_show(value)} is not a GUID", ALLOWED_GUID)
+            return None
+        return value.lower()
+
+    def upn(self, key: str, value: Any, allowed: str = ALLOWED_UPN) -> str | None:
+        if not self.plain(key, value):
+            return None
+        if not is_upn(value):
+            self.p.add(key, f"{_show(value)} is not a valid user principal name", allowed)
+            return None
+        return value
+
+    def integer(self, key: str, value: Any, low: int, high: int) -> int | None:
+        if not self.plain(key, value):
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.p.add(key, f"{_show(value)} is not a whole number from {low} to {high}", f"{low}..{high}")
+            return None
+        return value
+
+    def boolean(self, key: str, value: Any) -> bool | None:
+        if not self.plain(key, value):
+            return None
+        if not isinstance(value, bool):
+            self.p.add(key, f"{_show(value)} is not true or false", "true | false")
+            return None
+        return value
+
+    def https_url(self, key: str, value: Any, allowed: str) -> str | None:
+        if not self.plain(key, value):
+            return None
+        if not isinstance(value, str) or not _is_https_url(value):
+            self.p.add(key, f"{_show(value)} is not an https URL", allowed)
+            return None
+        return value.rstrip("/")
+
+    def mapping(self, key: str, value: Any, allowed: str, keys: Sequence[str] | None = None) -> dict | None:
+        if not self.plain(key, value):
+            return None
+        if not isinstance(value, dict):
+            self.p.add(key, f"{_show(value)} is not a map", allowed)
+            return None
+        if keys is not None:
+            for name in value:
+                if name not in keys:
+                    self.p.add(_child(key, name), "unknown key", ", ".join(keys))
+        return value
+
+    def sequence(self, key: str, value: Any, allowed: str) -> list | None:
+        if not self.plain(key, value):
+            return None
+        if not isinstance(value, list):
+            self.p.add(key, f"{_show(value)} is not a list", allowed)
+            return None
+        return value
+
+    def required(self, key: str, container: dict, name: str, allowed: str) -> Any:
+        if name not in container or container[name] is None:
+            self.p.add(f"{key}.{name}", "is missing", allowed)
+            return None
+        return container[name]
+
+    def not_here(self, key: str, container: dict, names: Sequence[str], why: str) -> None:
+        for name in names:
+            if name in container:
+                self.p.add(f"{key}.{name}", f"is not used {why}", "remove it")
+
+    def existing_file(self, key: str, relative: str, allowed: str) -> None:
+        if self.project_dir is None:
+            return
+        path = Path(relative)
+        if not path.is_absolute():
+            path = self.project_dir / path
+        if not path.is_file():
+            self.p.add(key, f"{_show(relative)} does not exist relative to the project directory", allowed)
+
+    # -- sections ---------------------------------------------------------------------------------------------
+
+    def settings(self) -> Settings | None:
+        v = self.values
+        cloud = self.cloud()
+        tenant_id = self.tenant_id(cloud)
+        dataverse_url = self.dataverse_url(cloud)
+        business_central = self.business_central()
+        identity = self.identity()
+        policy = self.policy()
+        additional_roles = self.additional_roles()
+        integration_user = identity.user.user_principal_name if identity and identity.user else None
+        licenses = self.licenses(integration_user, identity is not None)
+        roles = self.roles(additional_roles, identity)
+        salespersons = self.salespersons()
+        solution = self.solution()
+        self.cross_checks(identity, policy, licenses)
+        if self.p.lines or cloud is None or identity is None:
+            return None
+        del v
+        return Settings(
+            source=self.p.source, cloud=cloud, identity=identity, tenant_id=tenant_id,
+            dataverse_url=dataverse_url, business_central=business_central,
+            licenses=MappingProxyType(licenses or {}), roles=MappingProxyType(roles or {}),
+            additional_roles=additional_roles or (), salespersons=MappingProxyType(salespersons or {}),
+            solution=solution, policy=policy or PolicySettings(),
+        )
+
+    def cloud(self) -> str | None:
+        if "cloud" not in self.values:
+            self.p.add(self.key("cloud"), "is missing", " | ".join(CLOUDS))
+            return None
+        return self.choice(self.key("cloud"), self.values["cloud"], CLOUDS)
+
+    def tenant_id(self, cloud: str | None) -> str | None:
+        key = self.key("tenantId")
+        if "tenantId" not in self.values:
+            if cloud not in (None, "sandbox"):
+                self.p.add(key, "is missing (needed for a real cloud)", ALLOWED_GUID)
+            return None
+        return self.guid(key, self.values["tenantId"])
+
+    def dataverse_url(self, cloud: str | None) -> str | None:
+        key = self.key("dataverseUrl")
+        allowed = "the environment's https URL like https://contoso.crm.dynamics.com"
+        if "dataverseUrl" not in self.values:
+            if cloud not in (None, "sandbox"):
+                self.p.add(key, "is missing (needed for a real cloud)", allowed)
+            return None
+        return self.https_url(key, self.values["dataverseUrl"], allowed)
+
+    def business_central(self) -> BusinessCentralSettings | None:
+        key = self.key("businessCentral")
+        if "businessCentral" not in self.values:
+            return None
+        section = self.mapping(key, self.values["businessCentral"], "a map with environment and company",
+                               ("environment", "company"))
+        if section is None:
+            return None
+        allowed_env = "the Business Central environment name, like Production"
+        environment = self.required(key, section, "environment", allowed_env)
+        environment = self.text(f"{key}.environment", environment, allowed_env) if environment is not None else None
+        company = None
+        if section.get("company") is not None:
+            company = self.text(f"{key}.company", section["company"], "the company name, like CRONUS USA, Inc.")
+        if environment is None:
+            return None
+        return BusinessCentralSettings(environment=environment, company=company)
+
+    def identity(self) -> IdentitySettings | None:
+        key = self.key("identity")
+        allowed = "a map with mode (manage | existing) and user and/or app"
+        if "identity" not in self.values:
+            self.p.add(key, "is missing", allowed)
+            return None
+        section = self.mapping(key, self.values["identity"], allowed, ("mode", "user", "app"))
+        if section is None:
+            return None
+        mode = self.required(key, section, "mode", " | ".join(IDENTITY_MODES))
+        mode = self.choice(f"{key}.mode", mode, IDENTITY_MODES) if mode is not None else None
+        if mode is None:
+            return None
+        if section.get("user") is None and section.get("app") is None:
+            self.p.add(key, "has neither user nor app", "a user (the integration user), an app, or both")
+            return None
+        user = self.identity_user(f"{key}.user", section["user"], mode) if section.get("user") is not None else None
+        app = self.identity_app(f"{key}.app", section["app"], mode) if section.get("app") is not None else None
+        if (section.get("user") is not None and user is None) or (section.get("app") is not None and app is None):
+            return None
+        return IdentitySettings(mode=mode, user=user, app=app)
+
+    def identity_user(self, key: str, value: Any, mode: str) -> UserSettings | None:
+        fields = ("userPrincipalName", "displayName", "usageLocation") if mode == "manage" else ("userPrincipalName",)
+        section = self.mapping(key, value, f"a map with {', '.join(fields)}", fields)
+        if section is None:
+            return None
+        upn = self.required(key, section, "userPrincipalName", ALLOWED_UPN)
+        upn = self.upn(f"{key}.userPrincipalName", upn) if upn is not None else None
+        if mode == "existing":
+            return UserSettings(user_principal_name=upn) if upn else None
+        name_allowed = "the display name, like BC Sales integration"
+        display_name = self.required(key, section, "displayName", name_allowed)
+        display_name = self.text(f"{key}.displayName", display_name, name_allowed, 256) if display_name is not None else None
+        location_allowed = "an ISO 3166 two-letter country code, like US or DK"
+        location = self.required(key, section, "usageLocation", location_allowed)
+        if location is not None and self.plain(f"{key}.usageLocation", location):
+            if not isinstance(location, str) or location not in ISO_3166_ALPHA2:
+                self.p.add(f"{key}.usageLocation", f"{_show(location)} is not an ISO 3166 alpha-2 country code", location_allowed)
+                location = None
+        else:
+            location = None
+        if not (upn and display_name and location):
+            return None
+        return UserSettings(user_principal_name=upn, display_name=display_name, usage_location=location)
+
+    def identity_app(self, key: str, value: Any, mode: str) -> AppSettings | None:
+        if mode == "existing":
+            return self.existing_app(key, value)
+        fields = ("displayName", "credential", "secretExpiryDays", "certificatePath", "federated")
+        section = self.mapping(key, value, f"a map with {', '.join(fields)}", fields + ("appId", "clientSecret"))
+        if section is None:
+            return None
+        self.not_here(key, section, ("appId", "clientSecret"), "in mode manage (the stack creates the app and its credential)")
+        name_allowed = "the app registration's display name"
+        display_name = self.required(key, section, "displayName", name_allowed)
+        display_name = self.text(f"{key}.displayName", display_name, name_allowed, 120) if display_name is not None else None
+        credential = self.required(key, section, "credential", " | ".join(CREDENTIAL_KINDS))
+        credential = self.choice(f"{key}.credential", credential, CREDENTIAL_KINDS) if credential is not None else None
+        expiry = certificate = federated = None
+        ok = display_name is not None and credential is not None
+        if credential == "secret":
+            self.not_here(key, section, ("certificatePath", "federated"), "with credential secret")
+            if "secretExpiryDays" in section:
+                expiry = self.integer(f"{key}.secretExpiryDays", section["secretExpiryDays"], 1, MAX_CREDENTIAL_DAYS)
+                ok = ok and expiry is not None
+            else:
+                expiry = DEFAULT_SECRET_EXPIRY_DAYS
+        elif credential == "certificate":
+            self.not_here(key, section, ("secretExpiryDays", "federated"), "with credential certificate")
+            allowed = "a PEM certificate file (.pem, .crt, .cer) relative to the project directory"
+            certificate = self.required(key, section, "certificatePath", allowed)
+            certificate = self.text(f"{key}.certificatePath", certificate, allowed) if certificate is not None else None
+            if certificate is not None:
+                self.existing_file(f"{key}.certificatePath", certificate, allowed)
+            ok = ok and certificate is not None
+        elif credential == "federated":
+            self.not_here(key, section, ("secretExpiryDays", "certificatePath"), "with credential federated")
+            federated = self.federated(f"{key}.federated", section.get("federated"))
+            ok = ok and federated is not None
+        if not ok:
+            return None
+        return AppSettings(display_name=display_name, credential=credential, secret_expiry_days=expiry,
+                           certificate_path=certificate, federated=federated)
+
+    def existing_app(self, key: str, value: Any) -> AppSettings | None:
+        fields = ("appId", "clientSecret")
+        section = self.mapping(key, value, "a map with appId (and optionally clientSecret)", fields)
+        if section is None:
+            return None
+        app_id = self.required(key, section, "appId", ALLOWED_GUID)
+        app_id = self.guid(f"{key}.appId", app_id) if app_id is not None else None
+        secret = None
+        if section.get("clientSecret") is not None:
+            secret = self.secret(f"{key}.clientSecret", section["clientSecret"])
+        return AppSettings(app_id=app_id, client_secret=secret) if app_id else None
+
+    def secret(self, key: str, value: Any) -> Secret | None:
+        allowed = "a secure value set with `pulumi config set --secret --path`"
+        if isinstance(value, SecureValue):
+            return Secret(value=value.ciphertext, encrypted=True)
+        if _is_secure(value):
+            return Secret(value=value["secure"], encrypted=True)
+        if isinstance(value, str) and value:
+            return Secret(value=value, encrypted=False)
+        # never show the value: it may be a secret typed in the wrong shape
+        self.p.add(key, "is not a secret text", allowed)
+        return None
+
+    def federated(self, key: str, value: Any) -> FederatedCredentialSettings | None:
+        allowed = "a map with issuer (https URL) and subject"
+        if value is None:
+            self.p.add(key, "is missing (needed for credential federated)", allowed)
+            return None
+        section = self.mapping(key, value, allowed, ("issuer", "subject"))
+        if section is None:
+            return None
+        issuer_allowed = "the token issuer's https URL, like https://token.actions.githubusercontent.com"
+        issuer = self.required(key, section, "issuer", issuer_allowed)
+        issuer = self.https_url(f"{key}.issuer", issuer, issuer_allowed) if issuer is not None else None
+        subject_allowed = "the token subject, like repo:contoso/bc-sales:environment:prod"
+        subject = self.required(key, section, "subject", subject_allowed)
+        subject = self.text(f"{key}.subject", subject, subject_allowed, 600) if subject is not None else None
+        if issuer is None or subject is None:
+            return None
+        return FederatedCredentialSettings(issuer=issuer, subject=subject)
+
+    def licenses(self, integration_user: str | None, identity_ok: bool) -> dict[str, LicenseSettings] | None:
+        key = self.key("licenses")
+        if "licenses" not in self.values:
+            return {}
+        section = self.mapping(key, self.values["licenses"], "a map of SKU part number to {users, groups, disabledPlans}")
+        if section is None:
+            return None
+        result: dict[str, LicenseSettings] = {}
+        for sku, entry in section.items():
+            sku_key = _child(key, sku)
+            if not isinstance(sku, str) or not _SKU.match(sku):
+                self.p.add(sku_key, f"{_show(sku)} is not a SKU part number", ALLOWED_SKU)
+                continue
+            body = self.mapping(sku_key, entry, "a map with users, groups and disabledPlans",
+                                ("users", "groups", "disabledPlans"))
+            if body is None:
+                continue
+            users = self.unique_list(f"{sku_key}.users", body.get("users"),
+                                     lambda k, u: self.license_user(k, u, integration_user, identity_ok),
+                                     f"a list of UPNs (or '{INTEGRATION}' for the integration user)")
+            groups = self.unique_list(f"{sku_key}.groups", body.get("groups"),
+                                      lambda k, g: self.text(k, g, "a group display name, like Sales team", 256),
+                                      "a list of group display names")
+            plans = self.unique_list(f"{sku_key}.disabledPlans", body.get("disabledPlans"), self.plan_name,
+                                     "a list of service plan names, like DYN365_CDS_DYN_APPS")
+            if users is not None and groups is not None and plans is not None:
+                result[sku] = LicenseSettings(sku=sku, users=users, groups=groups, disabled_plans=plans)
+        return result
+
+    def license_user(self, key: str, value: Any, integration_user: str | None, identity_ok: bool) -> str | None:
+        if value == INTEGRATION:
+            if integration_user is None and identity_ok:
+                self.p.add(key, f"'{INTEGRATION}' needs bcsi:identity.user", f"{ALLOWED_UPN}, or add an integration user")
+                return None
+            return integration_user or INTEGRATION
+        return self.upn(key, value, f"{ALLOWED_UPN}, or '{INTEGRATION}' for the integration user")
+
+    def plan_name(self, key: str, value: Any) -> str | None:
+        allowed = "a service plan name of letters, digits and '_', like DYN365_CDS_DYN_APPS"
+        if not self.plain(key, value):
+            return None
+        if not isinstance(value, str) or not _PLAN.match(value):
+            self.p.add(key, f"{_show(value)} is not a service plan name", allowed)
+            return None
+        return value
+
+    def unique_list(self, key: str, value: Any, item, allowed: str) -> tuple[str, ...] | None:
+        """A list whose items pass `item(key, value)`, with no item twice (case-insensitive); None is empty."""
+        if value is None:
+            return ()
+        items = self.sequence(key, value, allowed)
+        if items is None:
+            return None
+        result: list[str] = []
+        seen: dict[str, int] = {}
+        ok = True
+        for index, raw in enumerate(items):
+            checked = item(f"{key}[{index}]", raw)
+            if checked is None:
+                ok = False
+                continue
+            folded = checked.lower()
+            if folded in seen:
+                self.p.add(f"{key}[{index}]", f"{_show(raw)} is listed twice (first at [{seen[folded]}])", "each entry once")
+                ok = False
+                continue
+            seen[folded] = index
+            result.append(checked)
+        return tuple(result) if ok else None
+
+    def additional_roles(self) -> tuple[str, ...] | None:
+        if "additionalRoles" not in self.values:
+            return ()
+        return self.unique_list(self.key("additionalRoles"), self.values["additionalRoles"],
+                                lambda k, r: self.text(k, r, "a Dataverse security role name", 100),
+                                "a list of Dataverse security role names")
+
+    def roles(self, additional: tuple[str, ...] | None, identity: IdentitySettings | None) -> dict[str, tuple[str, ...]] | None:
+        key = self.key("roles")
+        if "roles" not in self.values:
+            return {}
+        section = self.mapping(key, self.values["roles"], "a map of Dataverse role name to a list of principals")
+        if section is None:
+            return None
+        known = list(INTEGRATION_ROLES) + list(additional or ())
+        role_allowed = ", ".join(known) + " (other roles: list them in bcsi:additionalRoles)"
+        integration = integration_principal_of(identity) if identity else None
+        result: dict[str, tuple[str, ...]] = {}
+        for role, members in section.items():
+            role_key = _child(key, role)
+            if not isinstance(role, str) or role not in known:
+                self.p.add(role_key, f"{_show(role)} is not an integration role", role_allowed)
+                continue
+            principals = self.unique_list(role_key, members, self.principal, f"a list of principals: {ALLOWED_PRINCIPAL}")
+            if principals is None:
+                continue
+            if integration and INTEGRATION in principals and integration.lower() in {m.lower() for m in principals}:
+                self.p.add(role_key, f"'{INTEGRATION}' and {_show(integration)} name the same principal", "each principal once")
+                continue
+            result[role] = principals
+        return result
+
+    def principal(self, key: str, value: Any) -> str | None:
+        if not self.plain(key, value):
+            return None
+        if value == INTEGRATION:
+            return INTEGRATION
+        if isinstance(value, str) and _GUID.match(value):
+            return value.lower()
+        if is_upn(value):
+            return value
+        self.p.add(key, f"{_show(value)} is not a valid user principal name", ALLOWED_PRINCIPAL)
+        return None
+
+    def salespersons(self) -> dict[str, str] | None:
+        key = self.key("salespersons")
+        if "salespersons" not in self.values:
+            return {}
+        section = self.mapping(key, self.values["salespersons"], "a map of BC salesperson code to Sales user UPN")
+        if section is None:
+            return None
+        code_allowed = f"a salesperson code of 1 to {SALESPERSON_CODE_MAX} characters, quoted if it looks like a number"
+        result: dict[str, str] = {}
+        codes: dict[str, str] = {}
+        users: dict[str, str] = {}
+        for code, user in section.items():
+            code_key = _child(key, code)
+            if not isinstance(code, str) or not code.strip() or code != code.strip() or len(code) > SALESPERSON_CODE_MAX:
+                self.p.add(code_key, f"{_show(code)} is not a salesperson code", code_allowed)
+                continue
+            upn = self.upn(code_key, user, f"{ALLOWED_UPN} (the Sales user the salesperson is coupled to)")
+            if upn is None:
+                continue
+            folded_code = code.upper()  # BC stores Code fields in upper case
+            if folded_code in codes:
+                self.p.add(code_key, f"is the same code as {_show(codes[folded_code])} (Business Central upper-cases codes)", "each code once")
+                continue
+            if upn.lower() in users:
+                self.p.add(code_key, f"{_show(upn)} is already coupled to {_show(users[upn.lower()])}", "one salesperson per Sales user")
+                continue
+            codes[folded_code] = code
+            users[upn.lower()] = code
+            result[folded_code] = upn
+        return result
+
+    def solution(self) -> SolutionSettings | None:
+        key = self.key("solution")
+        allowed = "a map with path (a .zip relative to the project) and uninstallOnDelete"
+        if "solution" not in self.values:
+            self.p.add(key, "is missing", allowed)
+            return None
+        section = self.mapping(key, self.values["solution"], allowed, ("path", "uninstallOnDelete"))
+        if section is None:
+            return None
+        path_allowed = "a solution package .zip relative to the project directory, like solutions/BcSalesIntegration.zip"
+        path = self.required(key, section, "path", path_allowed)
+        path = self.text(f"{key}.path", path, path_allowed) if path is not None else None
+        if path is not None and not path.lower().endswith(".zip"):
+            self.p.add(f"{key}.path", f"{_show(path)} is not a .zip file", path_allowed)
+            path = None
+        if path is not None:
+            self.existing_file(f"{key}.path", path, path_allowed)
+        uninstall = False
+        if "uninstallOnDelete" in section:
+            uninstall = self.boolean(f"{key}.uninstallOnDelete", section["uninstallOnDelete"])
+        if path is None or uninstall is None:
+            return None
+        return SolutionSettings(path=path, uninstall_on_delete=uninstall)
+
+    def policy(self) -> PolicySettings | None:
+        key = self.key("policy")
+        if "policy" not in self.values:
+            return PolicySettings()
+        section = self.mapping(key, self.values["policy"], "a map with maxCredentialDays, allowedSkus, environmentKind",
+                               ("maxCredentialDays", "allowedSkus", "environmentKind"))
+        if section is None:
+            return None
+        max_days = None
+        if "maxCredentialDays" in section:
+            max_days = self.integer(f"{key}.maxCredentialDays", section["maxCredentialDays"], 1, MAX_CREDENTIAL_DAYS)
+        skus = None
+        if "allowedSkus" in section:
+            skus = self.unique_list(f"{key}.allowedSkus", section["allowedSkus"], self.sku_name, "a list of SKU part numbers")
+        kind = None
+        if "environmentKind" in section:
+            kind = self.choice(f"{key}.environmentKind", section["environmentKind"], ENVIRONMENT_KINDS)
+        return PolicySettings(max_credential_days=max_days, allowed_skus=skus, environment_kind=kind)
+
+    def sku_name(self, key: str, value: Any) -> str | None:
+        if not self.plain(key, value):
+            return None
+        if not isinstance(value, str) or not _SKU.match(value):
+            self.p.add(key, f"{_show(value)} is not a SKU part number", ALLOWED_SKU)
+            return None
+        return value
+
+    def cross_checks(self, identity: IdentitySettings | None, policy: PolicySettings | None,
+                     licenses: dict[str, LicenseSettings] | None) -> None:
+        """Rules that tie sections together (the policy pack checks the resources again at preview)."""
+        if identity and identity.app and policy and policy.max_credential_days and identity.app.secret_expiry_days:
+            if identity.app.secret_expiry_days > policy.max_credential_days:
+                self.p.add(self.key("identity") + ".app.secretExpiryDays",
+                           f"{identity.app.secret_expiry_days} is more than bcsi:policy.maxCredentialDays",
+                           f"1..{policy.max_credential_days}")
+        if licenses and policy and policy.allowed_skus is not None:
+            for sku in licenses:
+                if sku not in policy.allowed_skus:
+                    self.p.add(_child(self.key("licenses"), sku), "is not in bcsi:policy.allowedSkus",
+                               ", ".join(policy.allowed_skus) or "none")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Value helpers
+
+
+def is_upn(value: Any) -> bool:
+    """A user principal name as Entra ID accepts it: alias@verified.domain, at most 113 characters."""
+    if not isinstance(value, str) or len(value) > 113 or value.count("@") != 1:
+        return False
+    local, domain = value.split("@")
+    if not local or len(local) > 64 or not _UPN_LOCAL.match(local):
+        return False
+    labels = domain.split(".")
+    return len(labels) >= 2 and all(_DNS_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
+
+
+def _is_https_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # raises ValueError on a bad port
+    except ValueError:
+        return False
+    del port
+    return (parts.scheme == "https" and bool(parts.hostname) and not parts.query and not parts.fragment
+            and " " not in value and "@" not in parts.netloc)
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value.get("secure"), str)
+
+
+def _show(value: Any) -> str:
+    """How a value appears in an error line: text quoted and shortened, other values named by kind."""
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        return "'" + _escape(text) + "'"
+    if isinstance(value, SecureValue) or _is_secure(value):
+        return "a secure value"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "an empty value"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a map"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _escape(text: str) -> str:
+    """Control characters as escapes, so every problem stays on one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _segment(name: Any) -> str:
+    return _escape(name) if isinstance(name, str) else _escape(str(name))
+
+
+def _child(key: str, name: Any) -> str:
+    """The key path of a map entry, as error lines show it: bcsi:roles.Integration User."""
+    return f"{key}.{_segment(name)}"
