@@ -1,0 +1,478 @@
+"""Graph directory state and rules: users, groups, subscribed SKUs and licences (no HTTP here).
+
+Documents live in the shared store under the kinds `users`, `groups`, `subscribedSkus`, `organization`
+and `deletedItems`. Fields starting with `_` are internal (never served): `_upn` (lower-case UPN, the
+lookup key), `_direct` (a user's directly assigned licences), `_members` and `_licenses` (a group's).
+Licence consumption is computed from direct and group-based assignments on every read, so it can
+never drift from the assignments themselves. Every state change goes through `_put`/`_delete`, which
+call `on_write` (ctx.count_write) only when something really changed.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from .errors import bad_request, invalid_value, not_found, read_only, unknown_property
+
+SEED_NAMESPACE = uuid.UUID("3f1c2b8e-9a4d-4c6e-8b2a-7d5e1f0a9c31")  # ids of seeded objects are stable
+
+USER_DEFAULT = ("businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone",
+                "officeLocation", "preferredLanguage", "surname", "userPrincipalName")
+USER_WRITABLE = {"accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile",
+                 "givenName", "surname", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage",
+                 "businessPhones", "usageLocation", "department", "companyName", "employeeId", "city",
+                 "country", "state", "streetAddress", "postalCode", "otherMails", "passwordPolicies"}
+USER_READ_ONLY = {"id", "createdDateTime", "assignedLicenses", "licenseAssignmentStates", "assignedPlans",
+                  "deletedDateTime"}
+GROUP_WRITABLE = {"displayName", "description", "mailNickname", "mailEnabled", "securityEnabled", "groupTypes",
+                  "visibility", "isAssignableToRole", "members@odata.bind", "owners@odata.bind"}
+_USAGE_LOCATION = re.compile(r"[A-Z]{2}")
+_MAIL_NICKNAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def public(doc: dict) -> dict:
+    """The served form of a stored document: internal `_` fields removed."""
+    return {k: v for k, v in doc.items() if not k.startswith("_")}
+
+
+def password_is_complex(password: Any) -> bool:
+    """Entra's rule: 8-256 characters and three of lower case, upper case, digits, symbols."""
+    if not isinstance(password, str) or not 8 <= len(password) <= 256:
+        return False
+    classes = [any(c.islower() for c in password), any(c.isupper() for c in password),
+               any(c.isdigit() for c in password), any(not c.isalnum() for c in password)]
+    return sum(classes) >= 3
+
+
+@dataclass
+class LicenceState:
+    """Who holds which SKU, computed from the assignments (direct first, then groups in creation order)."""
+
+    states: dict[str, list[dict]] = field(default_factory=dict)  # user id -> licenseAssignmentStates
+    consumed: dict[str, int] = field(default_factory=dict)      # skuId -> consumedUnits
+
+    def effective(self, user_id: str) -> list[dict]:
+        """`assignedLicenses`: active SKUs; a plan is disabled only if every active assignment disables it."""
+        merged: dict[str, set[str] | None] = {}
+        for state in self.states.get(user_id, []):
+            if state["state"] != "Active":
+                continue
+            plans = set(state["disabledPlans"])
+            previous = merged.get(state["skuId"])
+            merged[state["skuId"]] = plans if previous is None else previous & plans
+        return [{"disabledPlans": sorted(plans or ()), "skuId": sku} for sku, plans in merged.items()]
+
+    def holds(self, user_id: str, sku_id: str) -> bool:
+        return any(s["skuId"] == sku_id and s["state"] == "Active" for s in self.states.get(user_id, []))
+
+
+class Directory:
+    """Users, groups, SKUs and licences of the sandbox tenant, with Graph's rules."""
+
+    def __init__(self, store, tenant_id: str, on_write: Callable[[], None] | None = None):
+        self.store = store
+        self.tenant_id = tenant_id
+        self.on_write = on_write or (lambda: None)
+
+    # -- persistence -----------------------------------------------------------------------------
+    def _put(self, kind: str, doc: dict) -> dict:
+        if self.store.get(kind, doc["id"]) != doc:
+            self.store.put(kind, doc["id"], doc)
+            self.on_write()
+        return doc
+
+    def _delete(self, kind: str, id_: str) -> None:
+        if self.store.delete(kind, id_):
+            self.on_write()
+
+    # -- tenant ------------------------------------------------------------------------------------
+    def organization(self) -> dict:
+        return self.store.get("organization", self.tenant_id) or {"id": self.tenant_id, "displayName": "",
+                                                                    "domains": []}
+
+    def domains(self) -> list[str]:
+        return list(self.organization().get("domains", []))
+
+    # -- users -------------------------------------------------------------------------------------
+    def find_user(self, key: str) -> dict | None:
+        """A user by object id or by UPN (case-insensitive), as Graph resolves /users/{id|upn}."""
+        doc = self.store.get("users", key)
+        if doc is None and "@" in key:
+            found = self.store.find("users", _upn=key.lower())
+            doc = found[0] if found else None
+        return doc
+
+    def user(self, key: str) -> dict:
+        doc = self.find_user(key)
+        if doc is None:
+            raise not_found(key)
+        return doc
+
+    def users(self) -> list[dict]:
+        return self.store.list("users")
+
+    def create_user(self, body: dict, id_: str | None = None) -> dict:
+        self._check_properties(body, USER_WRITABLE, USER_READ_ONLY)
+        for prop in ("accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"):
+            if body.get(prop) in (None, ""):
+                raise invalid_value(prop, "User")
+        profile = body["passwordProfile"]
+        if not isinstance(profile, dict) or not profile.get("password"):
+            raise invalid_value("passwordProfile", "User")
+        self._check_password(profile["password"])
+        upn = self._check_upn(body["userPrincipalName"])
+        self._check_user_values(body)
+        doc = {k: v for k, v in body.items() if k != "passwordProfile"}
+        doc.update(id=id_ or str(uuid.uuid4()), userPrincipalName=upn, _upn=upn.lower(),
+                   createdDateTime=now(), _direct=[])
+        doc.setdefault("businessPhones", [])
+        for prop in USER_DEFAULT:
+            doc.setdefault(prop, None)
+        doc["passwordProfile"] = {"forceChangePasswordNextSignIn": bool(profile.get("forceChangePasswordNextSignIn", True))}
+        return self._put("users", doc)
+
+    def update_user(self, key: str, body: dict) -> dict:
+        doc = self.user(key)
+        self._check_properties(body, USER_WRITABLE, USER_READ_ONLY)
+        self._check_user_values(body)
+        changed = dict(doc)
+        for prop, value in body.items():
+            if prop == "passwordProfile":
+                if not isinstance(value, dict):
+                    raise invalid_value("passwordProfile", "User")
+                if "password" in value:
+                    self._check_password(value["password"])
+                changed["passwordProfile"] = {"forceChangePasswordNextSignIn":
+                                              bool(value.get("forceChangePasswordNextSignIn", True))}
+            elif prop == "userPrincipalName":
+                changed["userPrincipalName"] = self._check_upn(value, except_id=doc["id"])
+                changed["_upn"] = value.lower()
+            else:
+                changed[prop] = value
+        return self._put("users", changed)
+
+    def delete_user(self, key: str) -> None:
+        doc = self.user(key)
+        for group in self.store.list("groups"):
+            if doc["id"] in group.get("_members", []):
+                group["_members"] = [m for m in group["_members"] if m != doc["id"]]
+                self._put("groups", group)
+        doc["deletedDateTime"] = now()
+        self.store.put("deletedItems", doc["id"], doc)  # soft delete: kept 30 days in Entra
+        self._delete("users", doc["id"])
+
+    def _check_properties(self, body: Any, writable: set[str], readonly: set[str]) -> None:
+        if not isinstance(body, dict):
+            raise bad_request("Empty Payload. JSON content expected.")
+        for prop in body:
+            if prop in readonly:
+                raise read_only(prop)
+            if prop not in writable and not prop.startswith("@odata."):
+                raise unknown_property(prop)
+
+    def _check_password(self, password: Any) -> None:
+        if not password_is_complex(password):
+            raise bad_request("The specified password does not comply with password complexity requirements. "
+                              "Please provide a different password.")
+
+    def _check_upn(self, upn: Any, except_id: str | None = None) -> str:
+        if not isinstance(upn, str) or upn.count("@") != 1 or not upn.split("@")[0]:
+            raise invalid_value("userPrincipalName", "User")
+        domain = upn.split("@")[1].lower()
+        if domain not in [d.lower() for d in self.domains()]:
+            raise bad_request("The domain portion of the userPrincipalName property is invalid. "
+                              "You must use one of the verified domain names in your organization.")
+        clash = [u for u in self.store.find("users", _upn=upn.lower()) if u["id"] != except_id]
+        if clash:
+            raise bad_request("Another object with the same value for property userPrincipalName already exists.")
+        return upn
+
+    def _check_user_values(self, body: dict) -> None:
+        location = body.get("usageLocation")
+        if location is not None and not (isinstance(location, str) and _USAGE_LOCATION.fullmatch(location)):
+            raise invalid_value("usageLocation", "User")
+        nickname = body.get("mailNickname")
+        if nickname is not None and not (isinstance(nickname, str) and _MAIL_NICKNAME.fullmatch(nickname)):
+            raise invalid_value("mailNickname", "User")
+        if "accountEnabled" in body and not isinstance(body["accountEnabled"], bool):
+            raise invalid_value("accountEnabled", "User")
+
+    # -- groups ------------------------------------------------------------------------------------
+    def group(self, key: str) -> dict:
+        doc = self.store.get("groups", key)
+        if doc is None:
+            raise not_found(key)
+        return doc
+
+    def groups(self) -> list[dict]:
+        return self.store.list("groups")
+
+    def create_group(self, body: dict, id_: str | None = None) -> dict:
+        self._check_properties(body, GROUP_WRITABLE, {"id", "createdDateTime", "assignedLicenses"})
+        for prop in ("displayName", "mailEnabled", "mailNickname", "securityEnabled"):
+            if body.get(prop) in (None, ""):
+                raise invalid_value(prop, "Group")
+        members = [self._object_from_ref(ref) for ref in body.get("members@odata.bind", [])]
+        doc = {k: v for k, v in body.items() if not k.endswith("@odata.bind")}
+        doc.update(id=id_ or str(uuid.uuid4()), createdDateTime=now(), _members=list(dict.fromkeys(members)),
+                   _licenses=[])
+        doc.setdefault("description", None)
+        doc.setdefault("groupTypes", [])
+        doc.setdefault("mail", None)
+        doc.setdefault("visibility", None)
+        return self._put("groups", doc)
+
+    def delete_group(self, key: str) -> None:
+        doc = self.group(key)
+        doc["deletedDateTime"] = now()
+        self.store.put("deletedItems", doc["id"], doc)
+        self._delete("groups", doc["id"])
+
+    def directory_object(self, id_: str) -> tuple[str, dict] | None:
+        """(kind, doc) of a user, group or service principal with this object id."""
+        for kind in ("users", "groups", "servicePrincipals"):
+            doc = self.store.get(kind, id_)
+            if doc is not None:
+                return kind, doc
+        return None
+
+    def _object_from_ref(self, ref: Any) -> str:
+        """The object id an `@odata.id` / `@odata.bind` URL points at (…/directoryObjects/{id})."""
+        if not isinstance(ref, str) or not ref.strip("/"):
+            raise bad_request("Invalid object identifier ''.")
+        id_ = ref.rstrip("/").rsplit("/", 1)[-1]
+        if id_.startswith("directoryObjects(") or "(" in id_:
+            id_ = id_.split("(", 1)[1].rstrip(")").strip("'")
+        if self.directory_object(id_) is None:
+            raise not_found(id_)
+        return id_
+
+    def members(self, key: str) -> list[tuple[str, dict]]:
+        group = self.group(key)
+        return [found for found in map(self.directory_object, group.get("_members", [])) if found]
+
+    def add_member(self, key: str, ref: Any) -> None:
+        group = self.group(key)
+        member = self._object_from_ref(ref)
+        if member in group["_members"]:
+            raise bad_request("One or more added object references already exist for the following "
+                              "modified properties: 'members'.")
+        group["_members"].append(member)
+        self._put("groups", group)
+
+    def remove_member(self, key: str, member: str) -> None:
+        group = self.group(key)
+        if member not in group["_members"]:
+            raise not_found(member)
+        group["_members"].remove(member)
+        self._put("groups", group)
+
+    def member_of(self, user_id: str) -> list[dict]:
+        return [g for g in self.store.list("groups") if user_id in g.get("_members", [])]
+
+    # -- SKUs and licences -------------------------------------------------------------------------
+    def skus(self) -> list[dict]:
+        return self.store.list("subscribedSkus")
+
+    def licence_state(self) -> LicenceState:
+        """Consumption and per-user assignment states from direct and group-based assignments."""
+        result = LicenceState(consumed={sku["skuId"]: 0 for sku in self.skus()})
+        enabled = {sku["skuId"]: sku["enabled"] for sku in self.skus()}
+        stamp = now()
+
+        def add(user_id: str, licence: dict, group_id: str | None, ok: bool, error: str = "None") -> None:
+            result.states.setdefault(user_id, []).append({
+                "assignedByGroup": group_id, "disabledPlans": list(licence.get("disabledPlans", [])),
+                "error": error, "lastUpdatedDateTime": stamp, "skuId": licence["skuId"],
+                "state": "Active" if ok else "Error"})
+
+        for user in self.store.list("users"):
+            for licence in user.get("_direct", []):
+                result.consumed[licence["skuId"]] = result.consumed.get(licence["skuId"], 0) + 1
+                add(user["id"], licence, None, True)
+        users = set(self.store.ids("users"))
+        for group in self.store.list("groups"):
+            for licence in group.get("_licenses", []):
+                sku = licence["skuId"]
+                for member in group.get("_members", []):
+                    if member not in users:
+                        continue  # only users hold licences; nested groups are not expanded (as in Entra)
+                    if result.holds(member, sku):
+                        add(member, licence, group["id"], True)
+                    elif result.consumed.get(sku, 0) < enabled.get(sku, 0):
+                        result.consumed[sku] = result.consumed.get(sku, 0) + 1
+                        add(member, licence, group["id"], True)
+                    else:
+                        add(member, licence, group["id"], False, "CountViolation")
+        return result
+
+    def _sku(self, sku_id: Any) -> dict:
+        sku = self.store.get("subscribedSkus", str(sku_id).lower()) if isinstance(sku_id, str) else None
+        if sku is None:
+            # Unconfirmed wording; Graph answers 400 Request_BadRequest for a SKU the tenant does not own.
+            raise bad_request(f"License {sku_id} does not correspond to a valid company License.")
+        return sku
+
+    def _licence_changes(self, body: Any) -> tuple[list[dict], list[str]]:
+        if not isinstance(body, dict):
+            raise bad_request("Empty Payload. JSON content expected.")
+        missing = [p for p in ("addLicenses", "removeLicenses") if p not in body or body[p] is None]
+        if missing:
+            raise bad_request("One or more parameters of the operation 'assignLicense' are missing from the "
+                              f"request payload. The missing parameters are: {', '.join(missing)}.")
+        add, remove = body["addLicenses"], body["removeLicenses"]
+        if not isinstance(add, list) or not isinstance(remove, list):
+            raise bad_request("Invalid value specified for parameter 'addLicenses' of operation 'assignLicense'.")
+        licences = []
+        for item in add:
+            if not isinstance(item, dict):
+                raise bad_request("Invalid value specified for parameter 'addLicenses' of operation 'assignLicense'.")
+            sku = self._sku(item.get("skuId"))
+            plans = item.get("disabledPlans") or []
+            known = {p["servicePlanId"] for p in sku["servicePlans"]}
+            for plan in plans:
+                if not isinstance(plan, str) or plan.lower() not in known:
+                    # Unconfirmed wording: Graph rejects a disabled plan that is not part of the SKU with 400.
+                    raise bad_request(f"Service plan {plan} is not valid for license {sku['skuId']}.")
+            licences.append({"disabledPlans": sorted(p.lower() for p in plans), "skuId": sku["skuId"]})
+        removed = [self._sku(sku_id)["skuId"] for sku_id in remove]
+        return licences, removed
+
+    def assign_user_licence(self, key: str, body: Any) -> dict:
+        """POST /users/{id}/assignLicense: Graph's checks in Graph's order, then one write (or none)."""
+        user = self.user(key)
+        add, remove = self._licence_changes(body)
+        if add and not user.get("usageLocation"):
+            raise bad_request("License assignment cannot be done for user with invalid usage location.")
+        state = self.licence_state()
+        direct = {l["skuId"]: l for l in user.get("_direct", [])}
+        for sku in remove:
+            if sku not in direct and state.holds(user["id"], sku):
+                raise bad_request("User license is inherited from a group membership and it cannot be removed "
+                                  "directly from the user.")
+            direct.pop(sku, None)
+        enabled = {s["skuId"]: s["enabled"] for s in self.skus()}
+        for licence in add:
+            sku = licence["skuId"]
+            if not state.holds(user["id"], sku) and state.consumed.get(sku, 0) >= enabled.get(sku, 0):
+                raise bad_request(f"Subscription with SKU {sku} does not have any available licenses.")
+            direct[sku] = licence
+        user["_direct"] = list(direct.values())
+        return self._put("users", user)
+
+    def assign_group_licence(self, key: str, body: Any) -> dict:
+        """POST /groups/{id}/assignLicense: accepted; members who cannot get a unit show CountViolation."""
+        group = self.group(key)
+        if not group.get("securityEnabled"):
+            raise bad_request("License assignment failed because group is not security enabled.")
+        add, remove = self._licence_changes(body)
+        licences = {l["skuId"]: l for l in group.get("_licenses", [])}
+        for sku in remove:
+            licences.pop(sku, None)
+        for licence in add:
+            licences[licence["skuId"]] = licence
+        group["_licenses"] = list(licences.values())
+        return self._put("groups", group)
+
+    def licence_details(self, key: str) -> list[dict]:
+        """GET /users/{id}/licenseDetails: effective SKUs (direct and inherited) with plan status."""
+        user = self.user(key)
+        skus = {s["skuId"]: s for s in self.skus()}
+        details = []
+        for licence in self.licence_state().effective(user["id"]):
+            sku = skus[licence["skuId"]]
+            disabled = set(licence["disabledPlans"])
+            details.append({
+                "id": f"{user['id']}_{sku['skuId']}",
+                "skuId": sku["skuId"],
+                "skuPartNumber": sku["skuPartNumber"],
+                "servicePlans": [{"servicePlanId": p["servicePlanId"], "servicePlanName": p["servicePlanName"],
+                                  "provisioningStatus": "Disabled" if p["servicePlanId"] in disabled else "Success",
+                                  "appliesTo": "User"} for p in sku["servicePlans"]],
+            })
+        return details
+
+    def subscribed_skus(self) -> list[dict]:
+        """GET /subscribedSkus with consumedUnits counted from the assignments."""
+        consumed = self.licence_state().consumed
+        return [{
+            "accountId": self.tenant_id, "accountName": self.organization().get("displayName", ""),
+            "appliesTo": "User", "capabilityStatus": "Enabled", "consumedUnits": consumed.get(sku["skuId"], 0),
+            "id": f"{self.tenant_id}_{sku['skuId']}",
+            "prepaidUnits": {"enabled": sku["enabled"], "lockedOut": 0, "suspended": 0, "warning": 0},
+            "servicePlans": [{"servicePlanId": p["servicePlanId"], "servicePlanName": p["servicePlanName"],
+                              "provisioningStatus": "Success", "appliesTo": "User"} for p in sku["servicePlans"]],
+            "skuId": sku["skuId"], "skuPartNumber": sku["skuPartNumber"], "subscriptionIds": [],
+        } for sku in self.skus()]
+
+    def user_view(self, doc: dict, state: LicenceState) -> dict:
+        """The full Graph representation of a stored user (routes cut it down with $select)."""
+        view = public(doc)
+        view["assignedLicenses"] = state.effective(doc["id"])
+        view["licenseAssignmentStates"] = state.states.get(doc["id"], [])
+        return view
+
+    def group_view(self, doc: dict) -> dict:
+        view = public(doc)
+        view["assignedLicenses"] = [dict(l) for l in doc.get("_licenses", [])]
+        return view
+
+    # -- seed --------------------------------------------------------------------------------------
+    def seed(self, tenant: dict, graph: dict) -> None:
+        """Fill a fresh tenant from the seed's `tenant` and `graph` sections (one transaction: fast in bulk)."""
+        domains = list(tenant.get("domains") or ["contoso.com"])
+        with self.store.transaction():
+            self.store.put("organization", self.tenant_id, {
+                "id": self.tenant_id, "displayName": tenant.get("displayName", ""), "domains": domains,
+                "countryLetterCode": tenant.get("countryLetterCode", "US"), "createdDateTime": now()})
+            parts = {}
+            for sku in graph.get("skus", []):
+                sku_id = sku["skuId"].lower()
+                parts[sku["skuPartNumber"]] = sku_id
+                self.store.put("subscribedSkus", sku_id, {
+                    "id": sku_id, "skuId": sku_id, "skuPartNumber": sku["skuPartNumber"],
+                    "enabled": int(sku.get("prepaidUnits", 0)),
+                    "servicePlans": [{"servicePlanId": p["servicePlanId"].lower(),
+                                      "servicePlanName": p["servicePlanName"]} for p in sku.get("servicePlans", [])]})
+            for user in graph.get("users", []):
+                self._seed_user(user, parts)
+            count = int(graph.get("generatedUsers") or 0)
+            for n in range(1, count + 1):
+                self._seed_user({"userPrincipalName": f"user{n:04d}@{domains[0]}",
+                                 "displayName": f"Generated User {n:04d}", "usageLocation": "US"}, parts)
+            for group in graph.get("groups", []):
+                members = [self.seed_id("user", upn) for upn in group.get("members", [])]
+                doc = {"id": group.get("id") or self.seed_id("group", group["mailNickname"]),
+                       "displayName": group["displayName"], "mailNickname": group["mailNickname"],
+                       "description": group.get("description"), "mailEnabled": False, "securityEnabled": True,
+                       "groupTypes": [], "mail": None, "visibility": None, "createdDateTime": now(),
+                       "_members": members,
+                       "_licenses": [{"disabledPlans": [], "skuId": parts[p]} for p in group.get("licenses", [])]}
+                self.store.put("groups", doc["id"], doc)
+
+    def seed_id(self, kind: str, name: str) -> str:
+        return str(uuid.uuid5(SEED_NAMESPACE, f"{self.tenant_id}:{kind}:{name.lower()}"))
+
+    def _seed_user(self, user: dict, parts: dict[str, str]) -> None:
+        upn = user["userPrincipalName"]
+        nickname = upn.split("@")[0]
+        doc = {k: None for k in USER_DEFAULT}
+        doc.update(businessPhones=[], accountEnabled=True, mailNickname=nickname, createdDateTime=now(),
+                   passwordProfile={"forceChangePasswordNextSignIn": False})
+        doc.update({k: v for k, v in user.items() if k not in ("licenses", "id")})
+        doc.update(id=user.get("id") or self.seed_id("user", upn), _upn=upn.lower(),
+                   _direct=[{"disabledPlans": [], "skuId": parts[p]} for p in user.get("licenses") or []])
+        self.store.put("users", doc["id"], doc)
+
+
+def directory(ctx) -> Directory:
+    """The directory as a handler sees it: writes counted on ctx."""
+    return Directory(ctx.store, ctx.tenant_id, on_write=ctx.count_write)
+
