@@ -1,7 +1,40 @@
-"""`bcsi sandbox ...`: serve the local cloud (placeholder until sandbox/server.py lands)."""
+"""`bcsi sandbox ...`: serve the local HTTPS cloud (Entra ID, Graph, Dataverse, Business Central)."""
+from __future__ import annotations
+
+from pathlib import Path
+
 import click
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def sandbox():
     """The local HTTPS cloud (Entra ID, Graph, Dataverse, Business Central) for demos and tests."""
+
+
+@sandbox.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8443, show_default=True,
+              help="TCP port on 127.0.0.1; 0 picks a free one (reported in endpoints.json).")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Data dir: state.db, the CA (ca.pem), endpoints.json. Kept across restarts.")
+@click.option("--seed", "seed_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Seed YAML for a fresh data dir (default: the embedded sandbox/seeds/default.yaml).")
+@click.option("--latency-ms", type=click.IntRange(0), default=0, show_default=True,
+              help="Delay every API response by this many milliseconds.")
+@click.option("--faults", metavar="SPEC",
+              help="Per-request faults on Graph and Dataverse, e.g. 429=0.2,503=0.05,reset=0.02,seed=7.")
+def serve(port, data_dir, seed_file, latency_ms, faults):
+    """Serve the sandbox over HTTPS until SIGTERM; prints the endpoints as one JSON line when ready."""
+    from sandbox.app import FaultSpec
+    from sandbox.seed import SeedError
+    from sandbox.server import serve as run
+
+    try:
+        FaultSpec.parse(faults)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--faults") from None
+    try:
+        run(data_dir=data_dir, port=port, seed_file=seed_file, latency_ms=latency_ms, faults=faults)
+    except SeedError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}") from None

@@ -1,0 +1,359 @@
+"""The sandbox's WSGI app: routing to services, bearer-token checks, metrics, latency, faults, in-process dispatch.
+
+Services (identity, graph, dataverse, bc, admin) only describe routes and their error shapes; everything
+cross-cutting lives here once, so every service enforces tokens and counts requests the same way.
+"""
+from __future__ import annotations
+
+import json
+import random
+import socket
+import struct
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request, Response
+
+# Reasons passed to `Service.unauthorized(ctx, reason)`.
+MISSING_TOKEN = "missing_token"          # no Authorization: Bearer header
+MALFORMED_TOKEN = "malformed_token"      # not a JWT
+INVALID_SIGNATURE = "invalid_signature"  # not signed by the sandbox key
+EXPIRED = "expired"                      # exp in the past (or nbf in the future)
+WRONG_AUDIENCE = "wrong_audience"        # aud is not this service's
+WRONG_TENANT = "wrong_tenant"            # tid is not the sandbox tenant
+
+
+class ServiceError(Exception):
+    """Raised by handlers; the app renders it with the service's own error body."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+class TokenError(Exception):
+    """Raised by the token verifier; `reason` is one of the constants above."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Route:
+    method: str
+    rule: str
+    handler: Callable[..., Response]
+    template: str | None = None  # metrics key; default: the rule with <conv:name> written as {name}
+    write: bool = False          # documentation only; handlers call ctx.count_write() per state change
+
+    def __post_init__(self) -> None:
+        self.method = self.method.upper()
+        if self.template is None:
+            import re
+
+            self.template = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", self.rule)
+
+
+def _no_seed(store, seed, ctx) -> None:
+    return None
+
+
+@dataclass
+class Service:
+    name: str
+    routes: list[Route]
+    audience: Callable[["Ctx"], str | Iterable[str]] | None = None
+    error: Callable[["Ctx", int, str, str], Response] | None = None
+    unauthorized: Callable[["Ctx", str], Response] | None = None
+    faults: bool = False
+    seed: Callable[[Any, dict, Any], None] = _no_seed
+    # Additive to the README interface: a path prefix this service owns (unmatched paths under it get the
+    # service's error body, 404), and an optional fault renderer (status 429/503 -> Response) for
+    # services whose throttling body differs from `error(ctx, status, code, message)` + Retry-After.
+    prefix: str | None = None
+    fault: Callable[["Ctx", int], Response] | None = None
+    retry_after: str = "1"
+    throttle_code: str = "TooManyRequests"
+    unavailable_code: str = "ServiceUnavailable"
+    counted: bool = True  # admin routes are not counted in metrics
+
+    def render_error(self, ctx: "Ctx", status: int, code: str, message: str) -> Response:
+        if self.error is not None:
+            return self.error(ctx, status, code, message)
+        return json_response({"error": {"code": code, "message": message}}, status)
+
+    def render_unauthorized(self, ctx: "Ctx", reason: str) -> Response:
+        if self.unauthorized is not None:
+            return self.unauthorized(ctx, reason)
+        return self.render_error(ctx, 401, "InvalidAuthenticationToken", "Access token validation failure.")
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None,
+                  content_type: str = "application/json; charset=utf-8") -> Response:
+    """A JSON response (compact, UTF-8), the shape every service answers in."""
+    data = json.dumps(body, separators=(",", ":")) if body is not None else ""
+    return Response(data, status=status, headers=headers or {}, content_type=content_type)
+
+
+@dataclass
+class Ctx:
+    """What a handler sees: the request, the state, the caller, and a way to run other routes in-process."""
+
+    request: Request
+    store: Any
+    app: "App"
+    service: Service
+    route_key: str
+    url_vars: dict[str, Any]
+    claims: dict | None = None
+    in_batch: bool = False
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def tenant_id(self) -> str:
+        return self.app.tenant_id
+
+    @property
+    def base_url(self) -> str:
+        return self.app.base_url
+
+    def count_write(self, n: int = 1) -> None:
+        self.app.metrics.count_write(self.route_key, n)
+
+    def dispatch(self, method: str, path: str, headers: dict[str, str] | None = None,
+                 body: bytes | str | None = None) -> Response:
+        """Run another route in-process with this request's token (batch parts); not an HTTP request."""
+        merged = {}
+        auth = self.request.headers.get("Authorization")
+        if auth:
+            merged["Authorization"] = auth
+        merged.update(headers or {})
+        path, _, query = path.partition("?")
+        builder = EnvironBuilder(path=path, query_string=query, method=method.upper(), headers=merged,
+                                 data=body if body is not None else b"", base_url=self.base_url)
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+        environ["REMOTE_ADDR"] = self.request.remote_addr or "127.0.0.1"
+        return self.app.handle(Request(environ), in_batch=True)
+
+
+class Metrics:
+    """CONTRACT §3 metrics plus writes (state changes, batch parts included)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.total = 0
+            self.requests: dict[str, int] = {}
+            self.writes = 0
+            self.writes_by_route: dict[str, int] = {}
+
+    def count_request(self, key: str) -> None:
+        with self._lock:
+            self.total += 1
+            self.requests[key] = self.requests.get(key, 0) + 1
+
+    def count_write(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self.writes += n
+            self.writes_by_route[key] = self.writes_by_route.get(key, 0) + n
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {"total": self.total, "requests": dict(self.requests), "writes": self.writes,
+                    "writes_by_route": dict(self.writes_by_route)}
+
+
+@dataclass
+class FaultSpec:
+    """`--faults 429=0.2,503=0.1,reset=0.05,seed=7`: per-request probabilities, deterministic for a seed."""
+
+    throttle: float = 0.0
+    unavailable: float = 0.0
+    reset: float = 0.0
+    seed: int = 0
+
+    @classmethod
+    def parse(cls, text: str | None) -> "FaultSpec":
+        spec = cls()
+        if not text:
+            return spec
+        names = {"429": "throttle", "503": "unavailable", "reset": "reset", "seed": "seed"}
+        for part in text.split(","):
+            key, sep, value = part.strip().partition("=")
+            if not sep or key not in names:
+                raise ValueError(f"bad fault '{part}' (allowed: 429=P, 503=P, reset=P, seed=N)")
+            try:
+                number = int(value) if key == "seed" else float(value)
+            except ValueError:
+                raise ValueError(f"bad fault value '{part}'") from None
+            if key != "seed" and not 0 <= number <= 1:
+                raise ValueError(f"fault probability out of [0, 1]: '{part}'")
+            setattr(spec, names[key], number)
+        if spec.throttle + spec.unavailable + spec.reset > 1:
+            raise ValueError("fault probabilities add up to more than 1")
+        return spec
+
+    @property
+    def active(self) -> bool:
+        return self.throttle + self.unavailable + self.reset > 0
+
+
+class App:
+    """The WSGI application serving every service on one origin."""
+
+    def __init__(self, store, services: list[Service], tenant_id: str, verify_token: Callable[[str], dict],
+                 base_url: str = "https://127.0.0.1", latency_ms: int = 0, faults: FaultSpec | None = None):
+        self.store = store
+        self.services = services
+        self.tenant_id = tenant_id
+        self.verify_token = verify_token  # jwt -> claims (signature, exp, nbf checked) or raises TokenError
+        self.base_url = base_url
+        self.latency_ms = latency_ms
+        self.faults = faults or FaultSpec()
+        self._rng = random.Random(self.faults.seed)
+        self._rng_lock = threading.Lock()
+        self.metrics = Metrics()
+        self.settings: dict[str, Any] = {}  # runtime knobs admin routes change (e.g. token lifetime)
+        rules = []
+        self._endpoints: list[tuple[Service, Route]] = []
+        for service in services:
+            for route in service.routes:
+                rules.append(Rule(route.rule, methods=[route.method], endpoint=len(self._endpoints)))
+                self._endpoints.append((service, route))
+        self.url_map = Map(rules, strict_slashes=False, merge_slashes=False)
+
+    def service_named(self, name: str) -> Service | None:
+        return next((s for s in self.services if s.name == name), None)
+
+    # -- WSGI ----------------------------------------------------------------------------------------
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        response = self.handle(request, in_batch=False)
+        return response(environ, start_response)
+
+    def handle(self, request: Request, in_batch: bool) -> Response:
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            endpoint, url_vars = adapter.match()
+        except (NotFound, MethodNotAllowed) as exc:
+            return self._unmatched(request, exc, in_batch)
+        service, route = self._endpoints[endpoint]
+        key = f"{route.method} {route.template}"
+        ctx = Ctx(request=request, store=self.store, app=self, service=service, route_key=key,
+                  url_vars=url_vars, in_batch=in_batch)
+        if not in_batch and service.counted:
+            self.metrics.count_request(key)
+        try:
+            response = self._run(ctx, service, route, url_vars)
+        except ServiceError as err:
+            response = service.render_error(ctx, err.status, err.code, err.message)
+            response.headers.update(err.headers)
+        except Exception:  # a sandbox bug: answer like the service would with a 500, log it
+            traceback.print_exc(file=sys.stderr)
+            response = service.render_error(ctx, 500, "InternalServerError", "An internal server error occurred.")
+        response.headers.setdefault("request-id", ctx.request_id)
+        return response
+
+    def _run(self, ctx: Ctx, service: Service, route: Route, url_vars: dict) -> Response:
+        if not ctx.in_batch and service.name != "admin" and self.latency_ms:
+            time.sleep(self.latency_ms / 1000)
+        if service.audience is not None:
+            try:
+                ctx.claims = self._check_token(ctx, service)
+            except TokenError as err:
+                return service.render_unauthorized(ctx, err.reason)
+        if service.faults and not ctx.in_batch and self.faults.active:
+            faulted = self._maybe_fault(ctx, service)
+            if faulted is not None:
+                return faulted
+        return route.handler(ctx, **url_vars)
+
+    def _check_token(self, ctx: Ctx, service: Service) -> dict:
+        header = ctx.request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise TokenError(MISSING_TOKEN)
+        claims = self.verify_token(token.strip())
+        if claims.get("tid") != self.tenant_id:
+            raise TokenError(WRONG_TENANT)
+        expected = service.audience(ctx)
+        allowed = {expected} if isinstance(expected, str) else set(expected)
+        allowed = {a.rstrip("/").lower() for a in allowed}
+        if str(claims.get("aud", "")).rstrip("/").lower() not in allowed:
+            raise TokenError(WRONG_AUDIENCE)
+        return claims
+
+    def _maybe_fault(self, ctx: Ctx, service: Service) -> Response | None:
+        with self._rng_lock:
+            draw = self._rng.random()
+        spec = self.faults
+        if draw < spec.throttle:
+            return self._fault_response(ctx, service, 429)
+        if draw < spec.throttle + spec.unavailable:
+            return self._fault_response(ctx, service, 503)
+        if draw < spec.throttle + spec.unavailable + spec.reset:
+            _drop_connection(ctx.request.environ)
+            return Response("", status=500)  # never reaches the client: the socket is gone
+        return None
+
+    def _fault_response(self, ctx: Ctx, service: Service, status: int) -> Response:
+        if service.fault is not None:
+            return service.fault(ctx, status)
+        if status == 429:
+            response = service.render_error(ctx, 429, service.throttle_code,
+                                            "Too many requests. Retry after the time in the Retry-After header.")
+        else:
+            response = service.render_error(ctx, 503, service.unavailable_code,
+                                            "The service is temporarily unavailable. Please retry.")
+        response.headers["Retry-After"] = service.retry_after
+        return response
+
+    def _unmatched(self, request: Request, exc: Exception, in_batch: bool) -> Response:
+        path = request.path
+        owner = next((s for s in self.services if s.prefix and path.startswith(s.prefix)), None)
+        method_not_allowed = isinstance(exc, MethodNotAllowed)
+        if not in_batch and (owner is None or owner.counted):
+            self.metrics.count_request(f"{request.method} <unmatched>")
+        if owner is None:
+            status = 405 if method_not_allowed else 404
+            return json_response({"error": {"code": "NotFound" if status == 404 else "MethodNotAllowed",
+                                            "message": f"No route for {request.method} {path}"}}, status)
+        ctx = Ctx(request=request, store=self.store, app=self, service=owner,
+                  route_key=f"{request.method} <unmatched>", url_vars={}, in_batch=in_batch)
+        segment = path.rstrip("/").rsplit("/", 1)[-1]
+        if method_not_allowed:
+            return owner.render_error(ctx, 405, "Request_BadRequest",
+                                      f"The HTTP method '{request.method}' is not allowed for '{segment}'.")
+        return owner.render_error(ctx, 404, "Request_ResourceNotFound",
+                                  f"Resource not found for the segment '{segment}'.")
+
+
+def _drop_connection(environ) -> None:
+    """Close the client's TCP connection abruptly (RST) before the handler runs: the request is not applied."""
+    sock = environ.get("werkzeug.socket")
+    if sock is None:
+        return
+    try:
+        raw = sock
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        socket.socket.shutdown(raw, socket.SHUT_RDWR)
+    except OSError:
+        pass

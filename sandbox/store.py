@@ -1,0 +1,148 @@
+"""The sandbox's only persistence: a thread-safe JSON document store, in memory and written through to SQLite.
+
+Every service keeps its state here (kind = namespace, id = key), so a restart of `bcsi sandbox serve`
+on the same data dir sees exactly what the last run left. Reads never touch SQLite.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+)
+"""
+
+
+class Store:
+    """Documents by (kind, id); copies in and out so callers can never alias stored state."""
+
+    def __init__(self, path: str | Path | None = None):
+        """`path` None keeps everything in memory only (unit tests)."""
+        self._lock = threading.RLock()
+        self._docs: dict[str, dict[str, tuple[dict, int, int]]] = {}  # kind -> id -> (doc, version, seq)
+        self._version = 0
+        self._seq = 0
+        self._undo: list[tuple[str, str, tuple | None]] | None = None  # open transaction's undo log
+        self._db = sqlite3.connect(str(path) if path else ":memory:", check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+        self._load()
+
+    def _load(self) -> None:
+        for kind, id_, seq, version, body in self._db.execute("SELECT kind, id, seq, version, body FROM docs ORDER BY seq"):
+            self._docs.setdefault(kind, {})[id_] = (json.loads(body), version, seq)
+            self._version = max(self._version, version)
+            self._seq = max(self._seq, seq)
+
+    # -- reads -----------------------------------------------------------------------------------
+    def get(self, kind: str, id: str) -> dict | None:
+        with self._lock:
+            entry = self._docs.get(kind, {}).get(id)
+            return copy.deepcopy(entry[0]) if entry else None
+
+    def version(self, kind: str, id: str) -> int | None:
+        with self._lock:
+            entry = self._docs.get(kind, {}).get(id)
+            return entry[1] if entry else None
+
+    def list(self, kind: str) -> list[dict]:
+        with self._lock:
+            return [copy.deepcopy(doc) for doc, _, _ in self._docs.get(kind, {}).values()]
+
+    def find(self, kind: str, **equals: Any) -> list[dict]:
+        with self._lock:
+            return [
+                copy.deepcopy(doc)
+                for doc, _, _ in self._docs.get(kind, {}).values()
+                if all(doc.get(k) == v for k, v in equals.items())
+            ]
+
+    def ids(self, kind: str) -> list[str]:
+        with self._lock:
+            return list(self._docs.get(kind, {}))
+
+    def kinds(self) -> list[str]:
+        with self._lock:
+            return [k for k, docs in self._docs.items() if docs]
+
+    # -- writes ----------------------------------------------------------------------------------
+    def put(self, kind: str, id: str, doc: dict) -> int:
+        """Insert or replace; a replaced document keeps its place in insertion order."""
+        body = json.dumps(doc, sort_keys=True)
+        with self._lock:
+            docs = self._docs.setdefault(kind, {})
+            previous = docs.get(id)
+            self._version += 1
+            if previous:
+                seq = previous[2]
+            else:
+                self._seq += 1
+                seq = self._seq
+            self._remember(kind, id, previous)
+            docs[id] = (json.loads(body), self._version, seq)
+            self._db.execute(
+                "INSERT OR REPLACE INTO docs (kind, id, seq, version, body) VALUES (?, ?, ?, ?, ?)",
+                (kind, id, seq, self._version, body),
+            )
+            return self._version
+
+    def delete(self, kind: str, id: str) -> bool:
+        with self._lock:
+            docs = self._docs.get(kind, {})
+            previous = docs.pop(id, None)
+            if previous is None:
+                return False
+            self._remember(kind, id, previous)
+            self._db.execute("DELETE FROM docs WHERE kind = ? AND id = ?", (kind, id))
+            return True
+
+    def _remember(self, kind: str, id: str, previous: tuple | None) -> None:
+        if self._undo is not None:
+            self._undo.append((kind, id, previous))
+
+    @contextmanager
+    def transaction(self) -> Iterator["Store"]:
+        """All-or-nothing (Dataverse change sets). Other threads wait; nested blocks join the outer one."""
+        with self._lock:
+            if self._undo is not None:
+                yield self
+                return
+            self._undo = []
+            self._db.execute("BEGIN")
+            try:
+                yield self
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                for kind, id_, previous in reversed(self._undo):
+                    docs = self._docs.setdefault(kind, {})
+                    if previous is None:
+                        docs.pop(id_, None)
+                    else:
+                        docs[id_] = previous
+                self._restore_order()
+                raise
+            else:
+                self._db.execute("COMMIT")
+            finally:
+                self._undo = None
+
+    def _restore_order(self) -> None:
+        for kind, docs in self._docs.items():
+            self._docs[kind] = dict(sorted(docs.items(), key=lambda item: item[1][2]))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
