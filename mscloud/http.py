@@ -23,7 +23,7 @@ log = logging.getLogger("mscloud.http")
 
 class HttpCore:
     def __init__(self, verify: str | bool = True, *, tokens=None, connect_timeout: float = 10.0,
-                 read_timeout: float = 60.0, max_attempts: int = 8, max_total_wait: float = 120.0,
+                 read_timeout: float = 60.0, max_attempts: int = 12, max_total_wait: float = 120.0,
                  backoff_base: float = 0.5, backoff_cap: float = 30.0, sleep=time.sleep, rng=random.random):
         if verify is False:
             raise ValueError("TLS verification cannot be turned off")
