@@ -88,6 +88,8 @@ class Service:
     throttle_code: str = "TooManyRequests"
     unavailable_code: str = "ServiceUnavailable"
     counted: bool = True  # admin routes are not counted in metrics
+    not_found_status: int = 404           # unmatched path under `prefix` (Graph: 400)
+    not_found_code: str = "NotFound"      # (Graph: "BadRequest", Dataverse: "0x8006088a", BC: "BadRequest_NotFound")
 
     def render_error(self, ctx: "Ctx", status: int, code: str, message: str) -> Response:
         if self.error is not None:
@@ -340,9 +342,9 @@ class App:
                   route_key=f"{request.method} <unmatched>", url_vars={}, in_batch=in_batch)
         segment = path.rstrip("/").rsplit("/", 1)[-1]
         if method_not_allowed:
-            return owner.render_error(ctx, 405, "Request_BadRequest",
+            return owner.render_error(ctx, 405, "BadRequest",
                                       f"The HTTP method '{request.method}' is not allowed for '{segment}'.")
-        return owner.render_error(ctx, 404, "Request_ResourceNotFound",
+        return owner.render_error(ctx, owner.not_found_status, owner.not_found_code,
                                   f"Resource not found for the segment '{segment}'.")
 
 

@@ -1,0 +1,156 @@
+"""Business Central API v2.0 wire layer: `/bc/v2.0/<tenant>/<environment>/api/v2.0/...` in BC's OData JSON.
+
+Stands in for `https://api.businesscentral.dynamics.com/v2.0/<tenant>/<environment>/api/v2.0`. Tokens need
+audience https://api.businesscentral.dynamics.com and the app role API.ReadWrite.All on the BC service
+principal (BC's real requirement for app-only API access; without it BC rejects the client credentials).
+"""
+from __future__ import annotations
+
+import re
+
+from werkzeug.wrappers import Response
+
+from sandbox import odata
+from sandbox import seed as seeding
+from sandbox.app import ServiceError, json_response, Route
+from sandbox.bc import models
+from sandbox.identity.resources import BUSINESS_CENTRAL_AUDIENCE
+
+PREFIX = "/bc/v2.0/<tenant>/<environment>/api/v2.0"
+REQUIRED_ROLES = {"API.ReadWrite.All"}
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+ODATA_HEADERS = {"OData-Version": "4.0"}
+JSON_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
+
+
+def render_error(ctx, status: int, code: str, message: str) -> Response:
+    """BC's error body: {"error": {"code", "message": "... CorrelationId:  <id>."}}."""
+    body = {"error": {"code": code, "message": f"{message}  CorrelationId:  {ctx.request_id}."}}
+    return json_response(body, status, headers=dict(ODATA_HEADERS))
+
+
+def unauthorized(ctx, reason: str) -> Response:
+    """BC answers every token problem (missing, expired, wrong audience, bad signature) the same way."""
+    response = render_error(ctx, 401, "Authentication_InvalidCredentials", "The server has rejected the client credentials.")
+    response.headers["WWW-Authenticate"] = ('Bearer authorization_uri="https://login.microsoftonline.com/common/'
+                                            'oauth2/authorize", resource_id="https://api.businesscentral.dynamics.com"')
+    return response
+
+
+def _not_found() -> ServiceError:
+    return ServiceError(404, "BadRequest_NotFound", "The specified resource was not found.")
+
+
+def _check_call(ctx, tenant: str, environment: str) -> None:
+    if not REQUIRED_ROLES & set((ctx.claims or {}).get("roles") or []):
+        raise ServiceError(401, "Authentication_InvalidCredentials", "The server has rejected the client credentials.")
+    doc = seeding.tenant(ctx.store)
+    if tenant.lower() not in {doc["id"], *(d.lower() for d in doc.get("domains", []))}:
+        raise ServiceError(404, "BadRequest_NotFound", f"The tenant '{tenant}' was not found.")
+    if not models.environment_exists(ctx.store, environment):
+        # unconfirmed: the exact code BC uses for an unknown environment name
+        raise ServiceError(404, "NoEnvironment", f"The environment '{environment}' does not exist.")
+
+
+def _company(ctx, environment: str, company_id: str) -> dict:
+    key = company_id.strip("'")
+    if not _GUID.match(key):
+        raise ServiceError(400, "BadRequest", f"Invalid key value '{company_id}' for the 'id' key property.")
+    company = models.company(ctx.store, environment, key)
+    if company is None:
+        raise _not_found()
+    return company
+
+
+def _context(ctx, tenant: str, environment: str, fragment: str) -> str:
+    return f"{ctx.base_url}/bc/v2.0/{tenant}/{environment}/api/v2.0/$metadata#{fragment}"
+
+
+def _etag(ctx, kind: str, id: str) -> str:
+    return f'W/"JzE5OzE{ctx.store.version(kind, id) or 0}MTswMDsn"'
+
+
+def _shape(ctx, kind: str, doc: dict, hidden=("companyId",)) -> dict:
+    shown = {"@odata.etag": _etag(ctx, kind, doc["id"])}
+    shown.update({k: v for k, v in doc.items() if k not in hidden})
+    return shown
+
+
+def _collection(ctx, docs: list[dict], context: str) -> Response:
+    """$filter, $orderby, $skip, $top, $select over `docs`, as an OData collection."""
+    args = ctx.request.args
+    unknown = [k for k in args if k.startswith("$") and k not in ("$filter", "$select", "$top", "$skip", "$orderby")]
+    if unknown:
+        raise ServiceError(400, "BadRequest", f"The query parameter '{unknown[0]}' is not supported.")
+    try:
+        docs = odata.filter_docs(docs, args.get("$filter"), case_insensitive=True)
+        docs = odata.order_by(docs, args.get("$orderby"))
+        skip = odata.parse_top(args.get("$skip")) or 0
+        top = odata.parse_top(args.get("$top"))
+        fields = odata.parse_select(args.get("$select"))
+    except odata.ODataError as err:
+        raise ServiceError(400, "BadRequest", str(err)) from None
+    docs = docs[skip:]
+    if top is not None:
+        docs = docs[:top]
+    if fields is not None:
+        known = set().union(*(d.keys() for d in docs)) if docs else set(fields)
+        missing = [f for f in fields if f not in known]
+        if missing:
+            raise ServiceError(400, "BadRequest", f"Could not find a property named '{missing[0]}'.")
+    return json_response({"@odata.context": context, "value": [odata.select(d, fields) for d in docs]},
+                         headers=dict(ODATA_HEADERS), content_type=JSON_TYPE)
+
+
+def list_companies(ctx, tenant: str, environment: str) -> Response:
+    _check_call(ctx, tenant, environment)
+    kind = models.kind(environment, "companies")
+    docs = [_shape(ctx, kind, c) for c in models.companies(ctx.store, environment)]
+    return _collection(ctx, docs, _context(ctx, tenant, environment, "companies"))
+
+
+def get_company(ctx, tenant: str, environment: str, company_id: str) -> Response:
+    _check_call(ctx, tenant, environment)
+    company = _company(ctx, environment, company_id)
+    body = {"@odata.context": _context(ctx, tenant, environment, "companies/$entity")}
+    body.update(_shape(ctx, models.kind(environment, "companies"), company))
+    return json_response(body, headers=dict(ODATA_HEADERS), content_type=JSON_TYPE)
+
+
+def list_company_information(ctx, tenant: str, environment: str, company_id: str) -> Response:
+    _check_call(ctx, tenant, environment)
+    company = _company(ctx, environment, company_id)
+    kind = models.kind(environment, "companyInformation")
+    info = models.company_information(ctx.store, environment, company["id"])
+    docs = [_shape(ctx, kind, info)] if info else []
+    return _collection(ctx, docs, _context(ctx, tenant, environment, f"companies({company['id']})/companyInformation"))
+
+
+def list_salespersons(ctx, tenant: str, environment: str, company_id: str) -> Response:
+    _check_call(ctx, tenant, environment)
+    company = _company(ctx, environment, company_id)
+    kind = models.kind(environment, "salespersonPurchasers")
+    docs = [_shape(ctx, kind, s) for s in models.salespersons(ctx.store, environment, company["id"])]
+    return _collection(ctx, docs, _context(ctx, tenant, environment, f"companies({company['id']})/salespersonPurchasers"))
+
+
+def get_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
+    _check_call(ctx, tenant, environment)
+    company = _company(ctx, environment, company_id)
+    kind = models.kind(environment, "salespersonPurchasers")
+    found = ctx.store.get(kind, salesperson_id.strip("'").lower())
+    if found is None or found.get("companyId") != company["id"]:
+        raise _not_found()
+    body = {"@odata.context": _context(ctx, tenant, environment,
+                                       f"companies({company['id']})/salespersonPurchasers/$entity")}
+    body.update(_shape(ctx, kind, found))
+    return json_response(body, headers=dict(ODATA_HEADERS), content_type=JSON_TYPE)
+
+
+ROUTES = [
+    Route("GET", f"{PREFIX}/companies", list_companies),
+    Route("GET", f"{PREFIX}/companies(<company_id>)", get_company),
+    Route("GET", f"{PREFIX}/companies(<company_id>)/companyInformation", list_company_information),
+    Route("GET", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers", list_salespersons),
+    Route("GET", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers(<salesperson_id>)", get_salesperson),
+]
