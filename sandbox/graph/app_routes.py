@@ -1,0 +1,273 @@
+"""Graph v1.0 wire layer for applications, service principals, app role assignments and oauth2PermissionGrants."""
+from __future__ import annotations
+
+from werkzeug.wrappers import Response
+
+from sandbox.app import Route, json_response
+
+from . import permissions as perm
+from .apps import apps
+from .errors import not_found
+from .models import public
+from .query import collection, entity, read_json
+
+
+def no_content() -> Response:
+    return Response(status=204)
+
+
+def created(ctx, context: str, view: dict, location: str):
+    response = json_response({"@odata.context": f"{ctx.base_url}/v1.0/$metadata#{context}/$entity", **view}, 201)
+    response.headers["Location"] = f"{ctx.base_url}/v1.0/{location}"
+    return response
+
+
+def _application(a, key=None, app_id=None) -> dict:
+    return a.application_by_app_id(app_id) if app_id else a.application(key)
+
+
+# -- applications ---------------------------------------------------------------------------------
+def list_applications(ctx):
+    perm.require(ctx, perm.READ_APPS)
+    a = apps(ctx)
+    return collection(ctx, [a.application_view(d) for d in a.applications()], "applications", type_name="application")
+
+
+def get_application(ctx, key=None, app_id=None):
+    perm.require(ctx, perm.READ_APPS)
+    a = apps(ctx)
+    return entity(ctx, a.application_view(_application(a, key, app_id)), "applications", type_name="application")
+
+
+def create_application(ctx):
+    perm.require(ctx, perm.WRITE_APPS)
+    a = apps(ctx)
+    doc = a.create_application(read_json(ctx))
+    return created(ctx, "applications", a.application_view(doc), f"applications/{doc['id']}")
+
+
+def update_application(ctx, key=None, app_id=None):
+    perm.require(ctx, perm.WRITE_APPS)
+    a = apps(ctx)
+    a.update_application(_application(a, key, app_id)["id"], read_json(ctx))
+    return no_content()
+
+
+def delete_application(ctx, key=None, app_id=None):
+    perm.require(ctx, perm.WRITE_APPS)
+    a = apps(ctx)
+    a.delete_application(_application(a, key, app_id)["id"])
+    return no_content()
+
+
+def add_password(ctx, key):
+    perm.require(ctx, perm.WRITE_APPS)
+    credential = apps(ctx).add_password(key, read_json(ctx, required=False))
+    return json_response({"@odata.context": f"{ctx.base_url}/v1.0/$metadata#microsoft.graph.passwordCredential",
+                          **credential})
+
+
+def remove_password(ctx, key):
+    perm.require(ctx, perm.WRITE_APPS)
+    apps(ctx).remove_password(key, read_json(ctx))
+    return no_content()
+
+
+def list_federated(ctx, key):
+    perm.require(ctx, perm.READ_APPS)
+    return collection(ctx, apps(ctx).federated_credentials(key),
+                      f"applications('{key}')/federatedIdentityCredentials", type_name="federatedIdentityCredential")
+
+
+def get_federated(ctx, key, fic):
+    perm.require(ctx, perm.READ_APPS)
+    return entity(ctx, apps(ctx).federated_credential(key, fic),
+                  f"applications('{key}')/federatedIdentityCredentials", type_name="federatedIdentityCredential")
+
+
+def create_federated(ctx, key):
+    perm.require(ctx, perm.WRITE_APPS)
+    item = apps(ctx).create_federated_credential(key, read_json(ctx))
+    return created(ctx, f"applications('{key}')/federatedIdentityCredentials", item,
+                   f"applications/{key}/federatedIdentityCredentials/{item['id']}")
+
+
+def update_federated(ctx, key, fic):
+    perm.require(ctx, perm.WRITE_APPS)
+    apps(ctx).update_federated_credential(key, fic, read_json(ctx))
+    return no_content()
+
+
+def delete_federated(ctx, key, fic):
+    perm.require(ctx, perm.WRITE_APPS)
+    apps(ctx).delete_federated_credential(key, fic)
+    return no_content()
+
+
+# -- service principals ---------------------------------------------------------------------------
+def _sp_view(doc: dict) -> dict:
+    return public(doc)
+
+
+def _sp(a, key=None, app_id=None) -> dict:
+    if app_id:
+        found = [sp for sp in a.service_principals() if sp["appId"] == app_id.lower()]
+        if not found:
+            raise not_found(app_id)
+        return found[0]
+    return a.service_principal(key)
+
+
+def list_service_principals(ctx):
+    perm.require(ctx, perm.READ_APPS)
+    a = apps(ctx)
+    return collection(ctx, [_sp_view(d) for d in a.service_principals()], "servicePrincipals",
+                      type_name="servicePrincipal")
+
+
+def get_service_principal(ctx, key=None, app_id=None):
+    perm.require(ctx, perm.READ_APPS)
+    return entity(ctx, _sp_view(_sp(apps(ctx), key, app_id)), "servicePrincipals", type_name="servicePrincipal")
+
+
+def create_service_principal(ctx):
+    perm.require(ctx, perm.WRITE_APPS)
+    doc = apps(ctx).create_service_principal(read_json(ctx))
+    return created(ctx, "servicePrincipals", _sp_view(doc), f"servicePrincipals/{doc['id']}")
+
+
+def delete_service_principal(ctx, key=None, app_id=None):
+    perm.require(ctx, perm.WRITE_APPS)
+    a = apps(ctx)
+    a.delete_service_principal(_sp(a, key, app_id)["id"])
+    return no_content()
+
+
+def list_assignments(ctx, key):
+    perm.require(ctx, perm.READ_APPS | perm.WRITE_ROLE_ASSIGNMENTS)
+    a = apps(ctx)
+    sp = a.service_principal(key)
+    return collection(ctx, a.assignments_of(sp["id"]), f"servicePrincipals('{key}')/appRoleAssignments",
+                      type_name="appRoleAssignment")
+
+
+def list_assigned_to(ctx, key):
+    perm.require(ctx, perm.READ_APPS | perm.WRITE_ROLE_ASSIGNMENTS)
+    a = apps(ctx)
+    sp = a.service_principal(key)
+    return collection(ctx, a.assignments_to(sp["id"]), f"servicePrincipals('{key}')/appRoleAssignedTo",
+                      type_name="appRoleAssignment")
+
+
+def create_assignment(ctx, key):
+    perm.require(ctx, perm.WRITE_ROLE_ASSIGNMENTS)
+    a = apps(ctx)
+    sp = a.service_principal(key)
+    doc = a.create_assignment(read_json(ctx), principal=sp["id"])
+    return created(ctx, f"servicePrincipals('{key}')/appRoleAssignments", doc,
+                   f"servicePrincipals/{key}/appRoleAssignments/{doc['id']}")
+
+
+def create_assigned_to(ctx, key):
+    perm.require(ctx, perm.WRITE_ROLE_ASSIGNMENTS)
+    a = apps(ctx)
+    sp = a.service_principal(key)
+    doc = a.create_assignment(read_json(ctx), resource=sp["id"])
+    return created(ctx, f"servicePrincipals('{key}')/appRoleAssignedTo", doc,
+                   f"servicePrincipals/{key}/appRoleAssignedTo/{doc['id']}")
+
+
+def delete_assignment(ctx, key, assignment):
+    perm.require(ctx, perm.WRITE_ROLE_ASSIGNMENTS)
+    a = apps(ctx)
+    a.delete_assignment(assignment, principal=a.service_principal(key)["id"])
+    return no_content()
+
+
+def delete_assigned_to(ctx, key, assignment):
+    perm.require(ctx, perm.WRITE_ROLE_ASSIGNMENTS)
+    a = apps(ctx)
+    a.delete_assignment(assignment, resource=a.service_principal(key)["id"])
+    return no_content()
+
+
+# -- oauth2PermissionGrants -----------------------------------------------------------------------
+def list_grants(ctx):
+    perm.require(ctx, perm.READ_GRANTS)
+    return collection(ctx, apps(ctx).grants(), "oauth2PermissionGrants", type_name="oAuth2PermissionGrant")
+
+
+def get_grant(ctx, key):
+    perm.require(ctx, perm.READ_GRANTS)
+    return entity(ctx, apps(ctx).grant(key), "oauth2PermissionGrants", type_name="oAuth2PermissionGrant")
+
+
+def create_grant(ctx):
+    perm.require(ctx, perm.WRITE_GRANTS)
+    doc = apps(ctx).create_grant(read_json(ctx))
+    return created(ctx, "oauth2PermissionGrants", doc, f"oauth2PermissionGrants/{doc['id']}")
+
+
+def update_grant(ctx, key):
+    perm.require(ctx, perm.WRITE_GRANTS)
+    apps(ctx).update_grant(key, read_json(ctx))
+    return no_content()
+
+
+def delete_grant(ctx, key):
+    perm.require(ctx, perm.WRITE_GRANTS)
+    apps(ctx).delete_grant(key)
+    return no_content()
+
+
+V = "/v1.0"
+_APP = f"{V}/applications/<key>"
+_APP_BY_APPID = f"{V}/applications(appId='<app_id>')"
+_SP = f"{V}/servicePrincipals/<key>"
+_SP_BY_APPID = f"{V}/servicePrincipals(appId='<app_id>')"
+_FIC = f"{_APP}/federatedIdentityCredentials"
+
+
+def _t(rule: str) -> str:
+    return rule.replace("<key>", "{id}").replace("<app_id>", "{appId}").replace("<fic>", "{ficId}") \
+        .replace("<assignment>", "{assignmentId}")
+
+
+def _route(method: str, rule: str, handler, write: bool = False) -> Route:
+    return Route(method, rule, handler, template=_t(rule), write=write)
+
+
+ROUTES = [
+    _route("GET", f"{V}/applications", list_applications),
+    _route("POST", f"{V}/applications", create_application, True),
+    _route("GET", _APP, get_application),
+    _route("PATCH", _APP, update_application, True),
+    _route("DELETE", _APP, delete_application, True),
+    _route("GET", _APP_BY_APPID, get_application),
+    _route("PATCH", _APP_BY_APPID, update_application, True),
+    _route("DELETE", _APP_BY_APPID, delete_application, True),
+    _route("POST", f"{_APP}/addPassword", add_password, True),
+    _route("POST", f"{_APP}/removePassword", remove_password, True),
+    _route("GET", _FIC, list_federated),
+    _route("POST", _FIC, create_federated, True),
+    _route("GET", f"{_FIC}/<fic>", get_federated),
+    _route("PATCH", f"{_FIC}/<fic>", update_federated, True),
+    _route("DELETE", f"{_FIC}/<fic>", delete_federated, True),
+    _route("GET", f"{V}/servicePrincipals", list_service_principals),
+    _route("POST", f"{V}/servicePrincipals", create_service_principal, True),
+    _route("GET", _SP, get_service_principal),
+    _route("DELETE", _SP, delete_service_principal, True),
+    _route("GET", _SP_BY_APPID, get_service_principal),
+    _route("DELETE", _SP_BY_APPID, delete_service_principal, True),
+    _route("GET", f"{_SP}/appRoleAssignments", list_assignments),
+    _route("POST", f"{_SP}/appRoleAssignments", create_assignment, True),
+    _route("DELETE", f"{_SP}/appRoleAssignments/<assignment>", delete_assignment, True),
+    _route("GET", f"{_SP}/appRoleAssignedTo", list_assigned_to),
+    _route("POST", f"{_SP}/appRoleAssignedTo", create_assigned_to, True),
+    _route("DELETE", f"{_SP}/appRoleAssignedTo/<assignment>", delete_assigned_to, True),
+    _route("GET", f"{V}/oauth2PermissionGrants", list_grants),
+    _route("POST", f"{V}/oauth2PermissionGrants", create_grant, True),
+    _route("GET", f"{V}/oauth2PermissionGrants/<key>", get_grant),
+    _route("PATCH", f"{V}/oauth2PermissionGrants/<key>", update_grant, True),
+    _route("DELETE", f"{V}/oauth2PermissionGrants/<key>", delete_grant, True),
+]
