@@ -1,0 +1,106 @@
+"""The Pulumi program: stack settings -> identity, licences, the Dataverse connection, salesperson couplings.
+
+Program time stays cheap and offline: settings are validated, the solution zip is read, resources are
+declared; every cloud read happens inside the resources' providers during preview/up.
+Stack outputs are CONTRACT §5 (integrationPrincipal, solution, roleAssignments, licenseAssignments) plus couplings.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pulumi
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+if str(PROJECT_DIR) not in sys.path:  # the engine runs this file as a script: make the project importable
+    sys.path.insert(0, str(PROJECT_DIR))
+
+from mscloud.connection import connection  # noqa: E402
+from provisioning import settings as settings_module  # noqa: E402
+from provisioning.couplings import SalespersonCouplings  # noqa: E402
+from provisioning.dataverse_connection import DataverseConnection, DataverseConnectionArgs  # noqa: E402
+from provisioning.licenses import LicenseAssignment  # noqa: E402
+
+SANDBOX_DIR_ENV = "BCSI_SANDBOX_DIR"
+
+
+def load_settings():
+    """The stack's validated settings; a problem ends the program with the settings' own one-line errors."""
+    source = f"stacks/Pulumi.{pulumi.get_stack()}.yaml"
+    try:
+        return settings_module.from_pulumi_config(source, project_dir=PROJECT_DIR)
+    except settings_module.SettingsError as error:
+        raise pulumi.RunError(str(error)) from None
+
+
+def stack_connection(settings) -> dict:
+    """The secret-free connection dict every resource carries (the sandbox is found through BCSI_SANDBOX_DIR)."""
+    sandbox_dir = None
+    if settings.cloud == "sandbox":
+        sandbox_dir = os.environ.get(SANDBOX_DIR_ENV) or str(PROJECT_DIR / ".sandbox")
+    return connection(settings.cloud, settings.tenant_id, sandbox_dir)
+
+
+def integration_identity(settings):
+    """(integration principal, app id, integration user UPN) as Inputs; mode `manage` creates them with azuread."""
+    identity = settings.identity
+    user = identity.user.user_principal_name if identity.user else None
+    if identity.mode == "existing":
+        app_id = identity.app.app_id if identity.app else None
+        return settings.integration_principal, app_id, user
+    from provisioning.identity import IntegrationIdentity  # azuread is imported only when the stack manages identity
+
+    created = IntegrationIdentity("integration", identity)
+    return created.principal, getattr(created, "app_id", None), user
+
+
+def license_assignments(settings, conn: dict) -> dict[str, LicenseAssignment]:
+    return {
+        sku: LicenseAssignment(
+            f"license-{sku.lower()}", connection=conn, sku_part_number=sku, users=entry.users,
+            groups=entry.groups, disabled_plans=entry.disabled_plans)
+        for sku, entry in sorted(settings.licenses.items())
+    }
+
+
+def main() -> None:
+    settings = load_settings()
+    conn = stack_connection(settings)
+    principal, app_id, integration_user = integration_identity(settings)
+    licenses = license_assignments(settings, conn)
+
+    # Sandbox: the org URL is resolved from endpoints.json inside each provider, so state does not pin a port.
+    environment_url = settings.dataverse_url if settings.cloud != "sandbox" else None
+    dataverse = DataverseConnection("dataverse", DataverseConnectionArgs(
+        connection=conn,
+        environment_url=environment_url,
+        solution_path=str(PROJECT_DIR / settings.solution.path),
+        roles={role: list(members) for role, members in settings.roles.items()},
+        integration_principal=principal,
+        app_id=app_id,
+        integration_user=integration_user,
+        uninstall_on_delete=settings.solution.uninstall_on_delete,
+        after=list(licenses.values()),
+    ))
+
+    couplings_output = []
+    if settings.salespersons and settings.business_central:
+        bc = settings.business_central
+        couplings = SalespersonCouplings(
+            "salesperson-couplings", connection=conn, environment_url=environment_url,
+            business_central={"environment": bc.environment, "company": bc.company},
+            salespersons=dict(settings.salespersons),
+            opts=pulumi.ResourceOptions(depends_on=list(dataverse.roles.values()) or None))
+        couplings_output = couplings.couplings
+
+    pulumi.export("integrationPrincipal", principal)
+    pulumi.export("solution", dataverse.solution_info)
+    pulumi.export("roleAssignments", dataverse.role_holders)
+    pulumi.export("licenseAssignments", pulumi.Output.all(
+        **{sku: res.members for sku, res in licenses.items()}).apply(
+            lambda members: {sku: sorted(m or []) for sku, m in members.items()}) if licenses else {})
+    pulumi.export("couplings", couplings_output)
+
+
+main()

@@ -1,0 +1,88 @@
+"""The program (provisioning/__main__.py) under Pulumi's own mocks: what it declares from the sandbox stack.
+
+No cloud and no engine: the resources' providers never run; this checks the wiring (one LicenseAssignment per
+SKU, the Dataverse connection's four kinds of resources, couplings) and the stack outputs (CONTRACT §5).
+"""
+import json
+import runpy
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIN = ROOT / "provisioning" / "__main__.py"
+DYNAMIC = "pulumi-python:dynamic/bcsi:"
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self):
+        self.resources = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        outs = dict(inputs)
+        if args.typ.endswith("RoleAssignment"):
+            integration = inputs.get("integrationPrincipal")
+            outs["members"] = [integration if p["key"] == "integration" else p for p in inputs["principals"]]
+        if args.typ.endswith("LicenseAssignment"):
+            outs["members"] = inputs["users"]
+        if args.typ.endswith("SalespersonCouplings"):
+            outs["couplings"] = [{"code": c, "salesUser": u} for c, u in inputs["salespersons"].items()]
+        self.resources[args.name] = (args.typ, inputs)
+        return f"{args.name}-id", outs
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+@pytest.fixture
+def program(monkeypatch, tmp_path):
+    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.sandbox.yaml").read_text())["config"]
+    config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in stack.items()}
+    monkeypatch.setenv("BCSI_SANDBOX_DIR", str(tmp_path))
+    pulumi.runtime.set_all_config(config)
+    mocks = RecordingMocks()
+    pulumi.runtime.set_mocks(mocks, project="bc-sales-integration", stack="sandbox", preview=False)
+    outputs = {}
+
+    @pulumi.runtime.test
+    def run():
+        runpy.run_path(str(MAIN), run_name="__main__")
+        root = pulumi.runtime.settings.get_root_resource()
+        exported = dict(root.outputs) if root is not None else {}
+        return pulumi.Output.all(**exported).apply(outputs.update)
+
+    try:
+        run()
+        yield mocks, outputs
+    finally:
+        pulumi.runtime.set_all_config({})
+
+
+def test_declares_licences_connection_and_couplings(program):
+    mocks, _ = program
+    types = sorted(t.removeprefix(DYNAMIC) for t, _ in mocks.resources.values())
+    assert types == sorted(["LicenseAssignment", "IntegrationSolution", "ApplicationUser", "IntegrationUserAccess",
+                            "RoleAssignment", "RoleAssignment", "RoleAssignment", "SalespersonCouplings",
+                            "bcsi:index:DataverseConnection"])
+    _, sales = mocks.resources["license-dyn365_enterprise_sales"]
+    assert sales["users"] == ["ann@contoso.com", "bob@contoso.com", "carla@contoso.com"]
+    assert sales["connection"]["cloud"] == "sandbox" and "secret" not in json.dumps(sales["connection"]).lower()
+    _, admin_role = mocks.resources["dataverse-role-integration-administrator"]
+    assert admin_role["roleId"] == "8c8d4f51-a72b-e511-80d9-3863bb349780"
+    assert admin_role["integrationPrincipal"] == {"type": "application", "key": "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"}
+
+
+def test_stack_outputs_are_the_contract(program):
+    _, outputs = program
+    assert outputs["integrationPrincipal"] == "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
+    assert outputs["solution"] == {"uniqueName": "BcSalesIntegrationSample", "version": "1.0.0.0"}
+    assert outputs["roleAssignments"] == {
+        "Integration Administrator": ["5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"],
+        "Integration User": ["5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37", "ann@contoso.com"],
+        "Product Availability User": ["ann@contoso.com", "bob@contoso.com"],
+    }
+    assert outputs["licenseAssignments"] == {"DYN365_ENTERPRISE_SALES": ["ann@contoso.com", "bob@contoso.com", "carla@contoso.com"]}
+    assert sorted(c["code"] for c in outputs["couplings"]) == ["AH", "BK"]
