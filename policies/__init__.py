@@ -1,0 +1,1 @@
+"""The bcsi policy pack: CrossGuard guardrails for permission changes (see README.md)."""
