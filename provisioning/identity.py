@@ -1,0 +1,172 @@
+"""The integration identity in Entra ID (seed step 1), as one component.
+
+Mode `manage` declares it with pulumi-azuread: the integration user (password generated once, kept as a
+secret), the app registration with the Dynamics CRM and Business Central permissions, its service
+principal, one credential, and admin consent. Mode `existing` declares nothing and hands on the configured
+UPN / app id: stacks on the sandbox use it, because the azuread plugin cannot be installed there.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pulumi
+import pulumi_azuread as azuread
+
+from provisioning.passwords import CredentialWindow, GeneratedPassword
+from provisioning.settings import IdentitySettings
+
+# Well-known first-party applications and the permission ids the integration needs. Looked up in the
+# published first-party permission tables (maciejporebski/azure-ad-first-party-apps-permissions,
+# apps/Dataverse.md and apps/Dynamics 365 Business Central.md) and as used in Microsoft's own samples.
+DYNAMICS_CRM_APP_ID = "00000007-0000-0000-c000-000000000000"  # "Dynamics CRM" (Dataverse)
+DYNAMICS_CRM_USER_IMPERSONATION = "78ce3f0f-a1ce-49c2-8cde-64b5c0896db4"  # delegated scope user_impersonation
+BUSINESS_CENTRAL_APP_ID = "996def3d-b36c-4153-8607-a6fd3c01b89f"  # "Dynamics 365 Business Central"
+BUSINESS_CENTRAL_API_READWRITE_ALL = "a42b0b75-311e-488d-b67e-8fe84f924341"  # app role API.ReadWrite.All
+FEDERATED_AUDIENCE = "api://AzureADTokenExchange"
+COMPONENT_TYPE = "bcsi:identity:IntegrationIdentity"
+
+
+def required_resource_accesses() -> list[azuread.ApplicationRequiredResourceAccessArgs]:
+    """What the app asks for: Dataverse as the signed-in user, Business Central web services as itself."""
+    return [
+        azuread.ApplicationRequiredResourceAccessArgs(
+            resource_app_id=DYNAMICS_CRM_APP_ID,
+            resource_accesses=[azuread.ApplicationRequiredResourceAccessResourceAccessArgs(
+                id=DYNAMICS_CRM_USER_IMPERSONATION, type="Scope")],
+        ),
+        azuread.ApplicationRequiredResourceAccessArgs(
+            resource_app_id=BUSINESS_CENTRAL_APP_ID,
+            resource_accesses=[azuread.ApplicationRequiredResourceAccessResourceAccessArgs(
+                id=BUSINESS_CENTRAL_API_READWRITE_ALL, type="Role")],
+        ),
+    ]
+
+
+def mail_nickname(user_principal_name: str) -> str:
+    """The alias part of a UPN with the characters mailNickname refuses removed (at most 64)."""
+    alias = user_principal_name.split("@", 1)[0]
+    return re.sub(r"[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]", "", alias)[:64] or "bcintegration"
+
+
+class IntegrationIdentity(pulumi.ComponentResource):
+    """The integration user and/or app; `integration_principal` is what `integration` means in role lists."""
+
+    integration_principal: pulumi.Output[str]
+    user_principal_name: pulumi.Output[str | None]
+    app_id: pulumi.Output[str | None]
+    service_principal_id: pulumi.Output[str | None]
+    client_secret: pulumi.Output[str] | None
+
+    def __init__(self, name: str, identity: IdentitySettings, project_dir: str | Path = ".",
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__(COMPONENT_TYPE, name, None, opts)
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.client_secret = None
+        if identity.mode == "existing":
+            self._existing(identity)
+        else:
+            self._manage(name, identity, Path(project_dir))
+        self.register_outputs({
+            "integrationPrincipal": self.integration_principal,
+            "userPrincipalName": self.user_principal_name,
+            "appId": self.app_id,
+            "servicePrincipalId": self.service_principal_id,
+            "clientSecret": self.client_secret,
+        })
+
+    def _existing(self, identity: IdentitySettings) -> None:
+        user, app = identity.user, identity.app
+        self.user_principal_name = pulumi.Output.from_input(user.user_principal_name if user else None)
+        self.app_id = pulumi.Output.from_input(app.app_id if app else None)
+        self.service_principal_id = pulumi.Output.from_input(None)
+        self.integration_principal = self.app_id if app else self.user_principal_name
+        if app and app.client_secret is not None:
+            if app.client_secret.encrypted:
+                raise ValueError("bcsi:identity.app.clientSecret is still encrypted: read settings through pulumi.Config")
+            self.client_secret = pulumi.Output.secret(app.client_secret.value)
+
+    def _manage(self, name: str, identity: IdentitySettings, project_dir: Path) -> None:
+        self.user_principal_name = pulumi.Output.from_input(None)
+        self.app_id = pulumi.Output.from_input(None)
+        self.service_principal_id = pulumi.Output.from_input(None)
+        if identity.user is not None:
+            self.user = self._user(name, identity)
+            self.user_principal_name = self.user.user_principal_name
+        if identity.app is not None:
+            self._app(name, identity, project_dir)
+        self.integration_principal = self.app_id if identity.app is not None else self.user_principal_name
+
+    def _user(self, name: str, identity: IdentitySettings) -> azuread.User:
+        settings = identity.user
+        password = GeneratedPassword(f"{name}-user-password", opts=self._child)
+        return azuread.User(
+            f"{name}-user",
+            user_principal_name=settings.user_principal_name,
+            display_name=settings.display_name,
+            mail_nickname=mail_nickname(settings.user_principal_name),
+            usage_location=settings.usage_location,
+            account_enabled=True,
+            password=pulumi.Output.secret(password.result),
+            force_password_change=False,
+            # The sync account signs in without a person: an expiring password would stop the integration.
+            disable_password_expiration=True,
+            opts=self._child,
+        )
+
+    def _app(self, name: str, identity: IdentitySettings, project_dir: Path) -> None:
+        settings = identity.app
+        app = azuread.Application(
+            f"{name}-app",
+            display_name=settings.display_name,
+            sign_in_audience="AzureADMyOrg",
+            required_resource_accesses=required_resource_accesses(),
+            opts=self._child,
+        )
+        principal = azuread.ServicePrincipal(f"{name}-sp", client_id=app.client_id, opts=self._child)
+        self.application, self.service_principal = app, principal
+        self.app_id = app.client_id
+        self.service_principal_id = principal.object_id
+        self._credential(name, settings, app, project_dir)
+        self._consent(name, principal)
+
+    def _credential(self, name: str, settings, app: azuread.Application, project_dir: Path) -> None:
+        if settings.credential == "secret":
+            window = CredentialWindow(f"{name}-secret-window", days=settings.secret_expiry_days, opts=self._child)
+            self.credential = azuread.ApplicationPassword(
+                f"{name}-secret", application_id=app.id, display_name="bcsi integration",
+                start_date=window.startDate, end_date=window.endDate,
+                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["value"]),
+            )
+            self.client_secret = pulumi.Output.secret(self.credential.value)
+        elif settings.credential == "certificate":
+            path = Path(settings.certificate_path)
+            pem = (path if path.is_absolute() else project_dir / path).read_text(encoding="utf-8")
+            self.credential = azuread.ApplicationCertificate(
+                f"{name}-certificate", application_id=app.id, type="AsymmetricX509Cert", encoding="pem",
+                value=pem, opts=self._child,
+            )
+        else:
+            federated = settings.federated
+            self.credential = azuread.ApplicationFederatedIdentityCredential(
+                f"{name}-federated", application_id=app.id, display_name=f"{name}-pipeline",
+                description="bcsi: tokens of the deployment pipeline", issuer=federated.issuer,
+                subject=federated.subject, audiences=[FEDERATED_AUDIENCE], opts=self._child,
+            )
+
+    def _consent(self, name: str, principal: azuread.ServicePrincipal) -> None:
+        """Admin consent: the BC app role to the app, the Dataverse scope for all users of the app."""
+        # The first-party service principals exist in every tenant with these apps: look them up, never own them.
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        crm = azuread.get_service_principal_output(client_id=DYNAMICS_CRM_APP_ID, opts=invoke)
+        business_central = azuread.get_service_principal_output(client_id=BUSINESS_CENTRAL_APP_ID, opts=invoke)
+        self.app_role_assignment = azuread.AppRoleAssignment(
+            f"{name}-bc-api-readwrite-all", app_role_id=BUSINESS_CENTRAL_API_READWRITE_ALL,
+            principal_object_id=principal.object_id, resource_object_id=business_central.object_id,
+            opts=self._child,
+        )
+        self.delegated_grant = azuread.ServicePrincipalDelegatedPermissionGrant(
+            f"{name}-crm-user-impersonation", service_principal_object_id=principal.object_id,
+            resource_service_principal_object_id=crm.object_id, claim_values=["user_impersonation"],
+            opts=self._child,
+        )
