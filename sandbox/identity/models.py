@@ -181,11 +181,11 @@ def check_certificate_assertion(app: dict, assertion: str, token_endpoints: set[
     """A client assertion signed with one of the app's keyCredentials (x5t or x5t#S256), aud = token endpoint."""
     header = _unverified_header(assertion)
     thumb_sha1, thumb_sha256 = header.get("x5t"), header.get("x5t#S256")
+    sha1, sha256 = _thumbprint_bytes(thumb_sha1), _thumbprint_bytes(thumb_sha256)
     key_cred = None
     for credential in app.get("keyCredentials") or []:
         der = base64.b64decode(credential["key"])
-        if thumb_sha1 and _b64url(hashlib.sha1(der).digest()) == thumb_sha1 or \
-           thumb_sha256 and _b64url(hashlib.sha256(der).digest()) == thumb_sha256:
+        if sha1 and hashlib.sha1(der).digest() == sha1 or sha256 and hashlib.sha256(der).digest() == sha256:
             key_cred = credential
             break
     if key_cred is None:
@@ -272,6 +272,17 @@ def _unverified_claims(token: str) -> dict:
         return jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise AadError(400, "invalid_request", 50027, "JWT token is invalid or malformed.") from None
+
+
+def _thumbprint_bytes(value) -> bytes | None:
+    """x5t / x5t#S256 as bytes; base64url per RFC 7515, plain padded base64 as msal sends it also accepted."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.replace("-", "+").replace("_", "/").rstrip("=")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        return None
 
 
 def _b64url(data: bytes) -> str:
