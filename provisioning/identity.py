@@ -25,6 +25,7 @@ BUSINESS_CENTRAL_APP_ID = "996def3d-b36c-4153-8607-a6fd3c01b89f"  # "Dynamics 36
 BUSINESS_CENTRAL_API_READWRITE_ALL = "a42b0b75-311e-488d-b67e-8fe84f924341"  # app role API.ReadWrite.All
 FEDERATED_AUDIENCE = "api://AzureADTokenExchange"
 COMPONENT_TYPE = "bcsi:identity:IntegrationIdentity"
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 def required_resource_accesses() -> list[azuread.ApplicationRequiredResourceAccessArgs]:
@@ -58,8 +59,9 @@ class IntegrationIdentity(pulumi.ComponentResource):
     service_principal_id: pulumi.Output[str | None]
     client_secret: pulumi.Output[str] | None
 
-    def __init__(self, name: str, identity: IdentitySettings, project_dir: str | Path = ".",
+    def __init__(self, name: str, identity: IdentitySettings, project_dir: str | Path = PROJECT_DIR,
                  opts: pulumi.ResourceOptions | None = None):
+        """`project_dir` anchors relative file settings (certificatePath); the engine's cwd may differ."""
         super().__init__(COMPONENT_TYPE, name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)
         self.client_secret = None
@@ -74,6 +76,11 @@ class IntegrationIdentity(pulumi.ComponentResource):
             "servicePrincipalId": self.service_principal_id,
             "clientSecret": self.client_secret,
         })
+
+    @property
+    def principal(self) -> pulumi.Output[str]:
+        """Alias of `integration_principal` (the program's name for it)."""
+        return self.integration_principal
 
     def _existing(self, identity: IdentitySettings) -> None:
         user, app = identity.user, identity.app

@@ -343,3 +343,19 @@ def test_example_yaml_round_trips_through_yaml_dump(project: Path):
     path = project / "stacks" / "Pulumi.prod.yaml"
     path.write_text(yaml.safe_dump(yaml.safe_load(path.read_text())))
     assert load_stack(project, "prod").identity.app.federated.subject.startswith("repo:")
+
+
+def test_the_program_reads_the_same_settings_from_pulumi_config():
+    import json
+
+    from pulumi.runtime.config import set_all_config
+    from provisioning.settings import from_pulumi_config
+
+    values = {key: value if isinstance(value, str) else json.dumps(value) for key, value in base().items()}
+    values["azuread:environment"] = "global"
+    set_all_config(values)
+    try:
+        settings = from_pulumi_config(SOURCE)
+    finally:
+        set_all_config({})
+    assert settings == parse(base(), SOURCE)
