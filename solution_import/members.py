@@ -57,9 +57,14 @@ class MemberChanges:
     def empty(self) -> bool:
         return not self.added and not self.removed
 
-    def summary(self) -> str:
+    def summary(self, limit: int = 10) -> str:
+        """'+a, +b, -c' for logs; beyond `limit` names, counts ('+3 more') keep the line short."""
         parts = [f"+{p['key']}" for p in self.added] + [f"-{p['key']}" for p in self.removed]
-        return ", ".join(parts) if parts else "no change"
+        if not parts:
+            return "no change"
+        shown = ", ".join(parts[:limit])
+        rest = len(parts) - limit
+        return f"{shown}, and {rest} more ({len(self.added)} added, {len(self.removed)} removed)" if rest > 0 else shown
 
 
 def member_changes(current: Iterable[dict], desired: Iterable[dict]) -> MemberChanges:

@@ -92,12 +92,13 @@ def test_preflight_names_the_missing_role_before_any_write(cloud):
     me = caller_id(cloud)
     cloud.dataverse.disassociate("systemusers", me, "systemuserroles_association", customizer)
     try:
+        before = installed_version(cloud, "BcSalesIntegrationSample")
         cloud.reset()
         with pytest.raises(DataverseSetupError, match="Solution Customizer") as err:
-            IntegrationSolutionProvider().create(solution_props(cloud, SAMPLE_10))
+            IntegrationSolutionProvider().create(solution_props(cloud, ADD_ON))
         assert "System Administrator" not in str(err.value).split("lacks")[1].split(";")[0]
         assert cloud.metrics()["writes"] == 0
-        assert installed_version(cloud, "BcSalesIntegrationSample") is None
+        assert installed_version(cloud, "BcSalesIntegrationSample") == before
     finally:
         cloud.dataverse.associate("systemusers", me, "systemuserroles_association", "roles", customizer)
 
@@ -190,6 +191,12 @@ def test_user_not_synced_yet_is_a_clear_error(cloud):
 
 # ------------------------------------------------------------------ RoleAssignment
 
+@pytest.fixture
+def roles_installed(cloud):
+    """The sample solution brings the integration roles (adopted when an earlier test installed it)."""
+    IntegrationSolutionProvider().create(solution_props(cloud, SAMPLE_11))
+
+
 ANN = {"type": "user", "key": "ann@contoso.com"}
 BOB = {"type": "user", "key": "bob@contoso.com"}
 CARLA = {"type": "user", "key": "carla@contoso.com"}
@@ -206,7 +213,7 @@ def holders(cloud, role_id):
     return sorted(r["domainname"] for r in rows)
 
 
-def test_role_assignment_lifecycle_writes_only_the_difference(cloud):
+def test_role_assignment_lifecycle_writes_only_the_difference(cloud, roles_installed):
     provider = RoleAssignmentProvider()
     props = role_props(cloud, [ANN, {"type": "user", "key": "integration"}])
     cloud.reset()
@@ -241,7 +248,7 @@ def test_role_assignment_lifecycle_writes_only_the_difference(cloud):
     assert holders(cloud, INTEGRATION_USER) == ["carla@contoso.com"]  # only what it managed is removed
 
 
-def test_unknown_principal_changes_nothing(cloud):
+def test_unknown_principal_changes_nothing(cloud, roles_installed):
     cloud.reset()
     props = role_props(cloud, [ANN, {"type": "user", "key": "nobody@contoso.com"},
                                {"type": "application", "key": "11111111-2222-3333-4444-555555555555"}])
@@ -252,7 +259,7 @@ def test_unknown_principal_changes_nothing(cloud):
     assert cloud.metrics()["writes"] == 0
 
 
-def test_unknown_role_says_how_it_was_looked_up(cloud):
+def test_unknown_role_says_how_it_was_looked_up(cloud, roles_installed):
     by_id = role_props(cloud, [ANN], roleName="Ghost", roleId="00000000-0000-0000-0000-000000000001")
     with pytest.raises(DataverseSetupError, match="looked up by id"):
         RoleAssignmentProvider().create(by_id)
@@ -261,7 +268,7 @@ def test_unknown_role_says_how_it_was_looked_up(cloud):
         RoleAssignmentProvider().create(by_name)
 
 
-def test_a_thousand_members_fit_the_request_budget(cloud):
+def test_a_thousand_members_fit_the_request_budget(cloud, roles_installed):
     dataverse = cloud.dataverse
     upns = [f"bulk{i:04d}@contoso.com" for i in range(1000)]
     root = dataverse.list("businessunits", select=["businessunitid"], filter="_parentbusinessunitid_value eq null")

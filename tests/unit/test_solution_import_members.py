@@ -42,6 +42,8 @@ def test_member_changes_are_order_free_and_case_insensitive():
     assert changes.removed == [BOB]
     assert changes.summary() == f"+{APP['key']}, -bob@contoso.com"
     assert member_changes([ANN, BOB], [BOB, ANN]).empty
+    many = member_changes([], [{"type": "user", "key": f"u{i:03d}@c.com"} for i in range(500)])
+    assert many.summary().endswith("and 490 more (500 added, 0 removed)")
 
 
 members = st.lists(st.builds(lambda t, k: {"type": t, "key": k}, st.sampled_from(["user", "application"]),
