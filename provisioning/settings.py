@@ -217,7 +217,9 @@ def load_stack(project_dir: str | Path, stack: str) -> Settings:
         raise SettingsError([f"{source}: no such stack file (allowed: stacks {', '.join(known) or 'none found'})"])
     document = _read_yaml(path, source)
     config = _config_section(document, source)
-    return parse(config, source, project_dir=project_dir)
+    # In a stack file a key without a namespace belongs to the project (bc-sales-integration:), not to bcsi:.
+    ours = {key: value for key, value in config.items() if isinstance(key, str) and key.startswith(NAMESPACE + ":")}
+    return parse(ours, source, project_dir=project_dir)
 
 
 def from_pulumi_config(source: str, project_dir: str | Path | None = None) -> Settings:

@@ -359,3 +359,11 @@ def test_the_program_reads_the_same_settings_from_pulumi_config():
     finally:
         set_all_config({})
     assert settings == parse(base(), SOURCE)
+
+
+def test_keys_without_a_namespace_in_a_stack_file_belong_to_the_project_not_to_bcsi(project: Path):
+    path = project / "stacks" / "Pulumi.sandbox.yaml"
+    path.write_text(path.read_text().replace("  bcsi:cloud: sandbox\n", "  cloud: sandbox\n"))
+    with pytest.raises(SettingsError) as caught:
+        load_stack(project, "sandbox")
+    assert caught.value.lines == ("stacks/Pulumi.sandbox.yaml: bcsi:cloud: is missing (allowed: public | usgov | china | sandbox)",)

@@ -41,7 +41,7 @@ def _check(config) -> None:
             assert "\n" not in line
 
 
-@hyp_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hyp_settings(max_examples=200, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(KEYS, VALUES, max_size=8))
 def test_any_config_parses_or_raises_settings_error(config):
     _check(config)
@@ -57,7 +57,7 @@ SECTION = st.fixed_dictionaries({}, optional={
 })
 
 
-@hyp_settings(max_examples=300, deadline=None)
+@hyp_settings(max_examples=150, deadline=None, database=None)
 @given(cloud=st.one_of(st.sampled_from(["public", "sandbox"]), VALUES), identity=SECTION,
        roles=st.dictionaries(st.one_of(WORDS, VALUES.filter(lambda v: isinstance(v, (str, int)))),
                              st.one_of(st.lists(WORDS, max_size=4), VALUES), max_size=4),
