@@ -134,9 +134,14 @@ class SolutionSettings:
 
 @dataclass(frozen=True)
 class PolicySettings:
+    """`bcsi:policy`: what the policy pack reads (see policies/README.md); the stack may only tighten the pack."""
+
     max_credential_days: int | None = None
     allowed_skus: tuple[str, ...] | None = None
     environment_kind: str | None = None
+    max_shrink_percent: int | None = None
+    verified_domains: tuple[str, ...] | None = None
+    forbidden_roles: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -835,10 +840,21 @@ class _Validator:
         key = self.key("policy")
         if "policy" not in self.values:
             return PolicySettings()
-        section = self.mapping(key, self.values["policy"], "a map with maxCredentialDays, allowedSkus, environmentKind",
-                               ("maxCredentialDays", "allowedSkus", "environmentKind"))
+        fields = ("maxCredentialDays", "allowedSkus", "environmentKind", "maxShrinkPercent", "verifiedDomains",
+                  "forbiddenRoles")
+        section = self.mapping(key, self.values["policy"], f"a map with {', '.join(fields)}", fields)
         if section is None:
             return None
+        shrink = domains = forbidden = None
+        if "maxShrinkPercent" in section:
+            shrink = self.integer(f"{key}.maxShrinkPercent", section["maxShrinkPercent"], 0, 100)
+        if "verifiedDomains" in section:
+            domains = self.unique_list(f"{key}.verifiedDomains", section["verifiedDomains"], self.domain_name,
+                                       "a list of verified domain names, like contoso.com")
+        if "forbiddenRoles" in section:
+            forbidden = self.unique_list(f"{key}.forbiddenRoles", section["forbiddenRoles"],
+                                         lambda k, r: self.text(k, r, "a Dataverse security role name", 100),
+                                         "a list of Dataverse security role names")
         max_days = None
         if "maxCredentialDays" in section:
             max_days = self.integer(f"{key}.maxCredentialDays", section["maxCredentialDays"], 1, MAX_CREDENTIAL_DAYS)
@@ -848,7 +864,16 @@ class _Validator:
         kind = None
         if "environmentKind" in section:
             kind = self.choice(f"{key}.environmentKind", section["environmentKind"], ENVIRONMENT_KINDS)
-        return PolicySettings(max_credential_days=max_days, allowed_skus=skus, environment_kind=kind)
+        return PolicySettings(max_credential_days=max_days, allowed_skus=skus, environment_kind=kind,
+                              max_shrink_percent=shrink, verified_domains=domains, forbidden_roles=forbidden)
+
+    def domain_name(self, key: str, value: Any) -> str | None:
+        if not self.plain(key, value):
+            return None
+        if not is_domain(value):
+            self.p.add(key, f"{_show(value)} is not a domain name", "a verified domain name, like contoso.com")
+            return None
+        return value.lower()
 
     def sku_name(self, key: str, value: Any) -> str | None:
         if not self.plain(key, value):
@@ -884,7 +909,14 @@ def is_upn(value: Any) -> bool:
     local, domain = value.split("@")
     if not local or len(local) > 64 or not _UPN_LOCAL.match(local):
         return False
-    labels = domain.split(".")
+    return is_domain(domain)
+
+
+def is_domain(value: Any) -> bool:
+    """A DNS name of at least two labels, like contoso.com (not an IP address)."""
+    if not isinstance(value, str) or len(value) > 253:
+        return False
+    labels = value.split(".")
     return len(labels) >= 2 and all(_DNS_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
 
 

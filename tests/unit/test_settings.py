@@ -184,6 +184,9 @@ def test_real_clouds_need_tenant_and_dataverse_url_sandbox_does_not():
     ("bcsi:policy", {"maxCredentialDays": 0}, "bcsi:policy.maxCredentialDays: 0 is not a whole number from 1 to 730"),
     ("bcsi:policy", {"environmentKind": "staging"}, "bcsi:policy.environmentKind: 'staging' is not one of the choices"),
     ("bcsi:policy", {"allowedSkus": ["dyn365"]}, "bcsi:policy.allowedSkus[0]: 'dyn365' is not a SKU part number"),
+    ("bcsi:policy", {"maxShrinkPercent": 101}, "bcsi:policy.maxShrinkPercent: 101 is not a whole number from 0 to 100"),
+    ("bcsi:policy", {"verifiedDomains": ["contoso"]}, "bcsi:policy.verifiedDomains[0]: 'contoso' is not a domain name"),
+    ("bcsi:policy", {"forbiddenRoles": [" Delegate"]}, "bcsi:policy.forbiddenRoles[0]: ' Delegate' has leading or trailing spaces"),
     ("bcsi:licenses", {"Dyn365": {}}, "bcsi:licenses.Dyn365: 'Dyn365' is not a SKU part number"),
     ("bcsi:licenses", {"DYN365_ENTERPRISE_SALES": {"users": ["ann"]}},
      "bcsi:licenses.DYN365_ENTERPRISE_SALES.users[0]: 'ann' is not a valid user principal name"),
@@ -367,3 +370,14 @@ def test_keys_without_a_namespace_in_a_stack_file_belong_to_the_project_not_to_b
     with pytest.raises(SettingsError) as caught:
         load_stack(project, "sandbox")
     assert caught.value.lines == ("stacks/Pulumi.sandbox.yaml: bcsi:cloud: is missing (allowed: public | usgov | china | sandbox)",)
+
+
+def test_policy_keys_the_policy_pack_reads_are_accepted():
+    config = base() | {"bcsi:policy": {"maxCredentialDays": 90, "allowedSkus": ["DYN365_ENTERPRISE_SALES"],
+                                       "environmentKind": "prod", "maxShrinkPercent": 30,
+                                       "verifiedDomains": ["Contoso.com", "contoso.onmicrosoft.com"],
+                                       "forbiddenRoles": ["Delegate"]}}
+    policy = parse(config, SOURCE).policy
+    assert (policy.max_credential_days, policy.environment_kind, policy.max_shrink_percent) == (90, "prod", 30)
+    assert policy.verified_domains == ("contoso.com", "contoso.onmicrosoft.com")
+    assert policy.forbidden_roles == ("Delegate",)
