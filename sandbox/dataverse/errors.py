@@ -1,0 +1,64 @@
+"""Dataverse's error codes and messages, and the exception the model raises with them.
+
+Codes are the hex form Dataverse's Web API puts in `{"error":{"code":"0x…","message":"…"}}`. Where no
+public source settled a code or text, the entry says "unconfirmed".
+"""
+from __future__ import annotations
+
+
+class DataverseError(Exception):
+    """A refusal with Dataverse's HTTP status, error code and message (never a secret in the text)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+NOT_A_MEMBER = "0x80072560"            # 403 "The user is not a member of the organization."
+PRIVILEGE_MISSING = "0x80040220"       # 403 "Principal user (...) is missing prv... privilege"
+OBJECT_DOES_NOT_EXIST = "0x80040217"   # 404 "<entity> With Id = <id> Does Not Exist"
+DUPLICATE_RECORD = "0x80040237"        # 412 duplicate key
+VERSION_MISMATCH = "0x80060882"        # 412 If-Match
+BAD_REQUEST = "0x80060888"             # 400 OData: unknown property, segment, bad syntax
+INVALID_ARGUMENT = "0x80040203"        # 400 invalid argument
+USER_DISABLED = "0x8004d24b"           # 403 disabled caller (code unconfirmed)
+THROTTLED_REQUESTS = "0x80072322"      # 429 request count (-2147015902)
+IMPORT_ERROR = "0x80048033"            # ImportSolutionError (-2147188685)
+IMPORT_MISSING_DEPENDENCIES = "0x8004801d"   # ImportMissingDependenciesError (-2147188707)
+IMPORT_ROLE_ERROR = "0x80048017"       # ImportRoleError (-2147188713)
+BATCH_LIMIT = "0x8006088a"             # more than 1000 requests in a $batch (code unconfirmed)
+
+THROTTLE_MESSAGE = "Number of requests exceeded the limit of 6000 over time window of 300 seconds."
+
+
+def not_member() -> DataverseError:
+    return DataverseError(403, NOT_A_MEMBER, "The user is not a member of the organization.")
+
+
+def not_found(logical_name: str, record_id: str) -> DataverseError:
+    return DataverseError(404, OBJECT_DOES_NOT_EXIST, f"{logical_name} With Id = {record_id} Does Not Exist")
+
+
+def duplicate(message: str = "A record with matching key values already exists.") -> DataverseError:
+    return DataverseError(412, DUPLICATE_RECORD, message)
+
+
+def version_mismatch() -> DataverseError:
+    return DataverseError(412, VERSION_MISMATCH,
+                          "The version of the existing record doesn't match the RowVersion property provided.")
+
+
+def bad_request(message: str, code: str = BAD_REQUEST) -> DataverseError:
+    return DataverseError(400, code, message)
+
+
+def unknown_property(name: str, logical_name: str) -> DataverseError:
+    return bad_request(f"The property '{name}' does not exist on type 'Microsoft.Dynamics.CRM.{logical_name}'. "
+                       "Make sure to only use property names that are defined by the type.")
+
+
+def throttled(retry_after: int = 5) -> DataverseError:
+    return DataverseError(429, THROTTLED_REQUESTS, THROTTLE_MESSAGE, {"Retry-After": str(retry_after)})

@@ -1,0 +1,147 @@
+"""Dataverse query options over records: $filter, $select, $expand (one level), $orderby, $top, paging.
+
+Uses the shared sandbox/odata.py; turns its errors and unknown properties into Dataverse's 0x80060888.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from sandbox import odata
+
+from . import errors
+from .metadata import BY_SET, Table
+from .models import public
+
+MAX_PAGE_SIZE = 5000
+_EXPAND = re.compile(r"\s*([A-Za-z_]\w*)\s*(?:\((.*?)\))?\s*(?:,|$)")
+
+
+def _no_property(name: str, table: Table) -> errors.DataverseError:
+    return errors.bad_request(
+        f"Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{table.logical_name}'.")
+
+
+def parse_prefer(header: str | None) -> dict[str, str]:
+    prefs = {}
+    for item in (header or "").split(","):
+        name, _, value = item.strip().partition("=")
+        if name:
+            prefs[name.strip().lower()] = value.strip().strip('"')
+    return prefs
+
+
+def check_select(table: Table, fields: list[str] | None) -> None:
+    for name in fields or []:
+        if name not in table.columns:
+            raise _no_property(name, table)
+
+
+def parse_expand(table: Table, text: str | None) -> list[tuple[str, list[str] | None]]:
+    """'nav($select=a,b),other' -> [(nav, [a, b]), (other, None)]; one level only, as the sandbox serves it."""
+    if not text:
+        return []
+    result = []
+    for match in _EXPAND.finditer(text):
+        if not match.group(1):
+            continue
+        nav, options = match.group(1), match.group(2)
+        if nav not in table.collections and nav not in table.lookups:
+            raise errors.bad_request(f"Could not find a property named '{nav}' on type "
+                                     f"'Microsoft.Dynamics.CRM.{table.logical_name}'.")
+        fields = None
+        for option in (options or "").split(";"):
+            key, _, value = option.partition("=")
+            if key.strip() == "$select":
+                fields = [f.strip() for f in value.split(",") if f.strip()]
+            elif key.strip():
+                raise errors.bad_request(f"The query option '{key.strip()}' is not supported in $expand by this "
+                                         "service.")  # sandbox limit: only nested $select
+        target = BY_SET[table.collections.get(nav) or table.lookups[nav]] if (
+            table.collections.get(nav) or table.lookups[nav]) in BY_SET else None
+        if target is not None:
+            check_select(target, fields)
+        result.append((nav, fields))
+    return result
+
+
+def shape(model, table: Table, doc: dict, fields: list[str] | None, annotations: bool,
+          expand: list[tuple[str, list[str] | None]] = ()) -> dict:
+    """One record on the wire: etag, selected columns, annotations, expanded navigation properties."""
+    record = public(doc)
+    out = {"@odata.etag": model.etag(table.entity_set, doc[table.primary_id])}
+    keep = set(fields) | {table.primary_id} if fields is not None else None
+    for key, value in record.items():
+        if keep is None or key in keep:
+            out[key] = value
+            if annotations and key.startswith("_") and key.endswith("_value") and value:
+                lookup = key[1:-6]
+                target = BY_SET.get(table.lookups.get(lookup, ""))
+                out[f"{key}@Microsoft.Dynamics.CRM.associatednavigationproperty"] = lookup
+                out[f"{key}@Microsoft.Dynamics.CRM.lookuplogicalname"] = target.logical_name if target else lookup[:-2]
+                if target is not None:
+                    related = model.store.get(model.kind(target.entity_set), value)
+                    if related:
+                        out[f"{key}@OData.Community.Display.V1.FormattedValue"] = related.get(target.primary_name)
+            elif annotations and isinstance(value, bool):
+                out[f"{key}@OData.Community.Display.V1.FormattedValue"] = "Yes" if value else "No"
+    for nav, nested in expand:
+        if nav in table.collections:
+            target = BY_SET[table.collections[nav]]
+            related = model.roles_of(doc["systemuserid"]) if table.entity_set == "systemusers" \
+                else model.holders_of(doc["roleid"])
+            out[nav] = [shape(model, target, item, nested, annotations) for item in related]
+        else:
+            target = BY_SET.get(table.lookups[nav])
+            value = doc.get(f"_{nav}_value")
+            related = model.store.get(model.kind(target.entity_set), value) if (target and value) else None
+            out[nav] = shape(model, target, related, nested, annotations) if related else None
+    return out
+
+
+def collection(model, table: Table, docs: list[dict], args, prefer: dict, base_url: str,
+               context_url: str) -> tuple[dict, list[str]]:
+    """The JSON of a collection GET and the preferences applied."""
+    try:
+        fields = odata.parse_select(args.get("$select"))
+        check_select(table, fields)
+        expand = parse_expand(table, args.get("$expand"))
+        text = args.get("$filter")
+        if text:
+            predicate = odata.Filter(text, case_insensitive=True)
+            for name in predicate.properties():
+                if name not in table.columns:
+                    raise _no_property(name, table)
+            docs = [doc for doc in docs if predicate(doc)]
+        for name in (args.get("$orderby") or "").split(","):
+            if name.strip() and name.split()[0] not in table.columns:
+                raise _no_property(name.split()[0], table)
+        docs = odata.order_by(docs, args.get("$orderby"))
+        top = odata.parse_top(args.get("$top"))
+        if top is not None:
+            docs = docs[:top]
+        if "$skip" in args:
+            raise errors.bad_request("The query parameter $skip is not supported")
+        applied = []
+        page_size = MAX_PAGE_SIZE
+        if "odata.maxpagesize" in prefer:
+            try:
+                page_size = int(prefer["odata.maxpagesize"])
+            except ValueError:
+                raise errors.bad_request("Invalid odata.maxpagesize preference.") from None
+            if not 0 < page_size <= MAX_PAGE_SIZE:
+                raise errors.bad_request(f"Invalid page size specified: '{page_size}'. Must be between 1 and "
+                                         f"{MAX_PAGE_SIZE} inclusive.")
+            applied.append(f"odata.maxpagesize={page_size}")
+        page, token = odata.paginate(docs, page_size, args.get("$skiptoken"))
+    except odata.ODataError as error:
+        raise errors.bad_request(str(error)) from None
+    annotations = "odata.include-annotations" in prefer
+    if annotations:
+        applied.append(f'odata.include-annotations="{prefer["odata.include-annotations"]}"')
+    body = {"@odata.context": context_url,
+            "value": [shape(model, table, doc, fields, annotations, expand) for doc in page]}
+    if token:
+        query = [(k, v) for k, v in args.items(multi=True) if k != "$skiptoken"] + [("$skiptoken", token)]
+        body["@odata.nextLink"] = f"{base_url}?{urlencode(query)}"
+    return body, applied

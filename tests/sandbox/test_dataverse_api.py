@@ -1,0 +1,247 @@
+"""The sandbox's Dataverse Web API over real HTTPS with msal tokens: routes, rules, errors, paging, imports.
+
+One private sandbox for this module (its imports and role changes would disturb other modules' tests).
+"""
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.sandboxkit import start_sandbox
+
+pytestmark = pytest.mark.sandbox
+
+SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+ADMIN_APP = "0c1c9a1e-6d1b-4a43-9a35-4f1d1f2b7c10"
+INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
+INTEGRATION_ADMINISTRATOR = "8c8d4f51-a72b-e511-80d9-3863bb349780"
+INTEGRATION_USER = "6f960e32-a72b-e511-80d9-3863bb349780"
+PRODUCT_AVAILABILITY_USER = "e1f0c3a4-5b6d-4c7e-8f90-a1b2c3d4e5f6"
+ROOT_BU = "3b0c7a8e-2f4d-4e6a-9c1b-7d5e8f2a6b40"
+
+
+class Api:
+    def __init__(self, sandbox, token: str):
+        self.sandbox = sandbox
+        self.org = sandbox.endpoints["dataverse"]
+        self.base = f"{self.org}/api/data/v9.2/"
+        self.session = sandbox.session()
+        self.session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json",
+                                     "OData-MaxVersion": "4.0", "OData-Version": "4.0"})
+
+    def __getattr__(self, method):
+        return lambda path, **kw: self.session.request(method.upper(), path if path.startswith("http") else self.base + path, **kw)
+
+
+@pytest.fixture(scope="module")
+def dv(tmp_path_factory):
+    running = start_sandbox(tmp_path_factory.mktemp("dataverse") / "data")
+    try:
+        api = Api(running, running.admin_token(running.endpoints["dataverse"] + "/.default"))
+        api.running = running
+        yield api
+    finally:
+        running.stop()
+
+
+def package(name: str) -> str:
+    return base64.b64encode((SOLUTIONS / f"{name}.zip").read_bytes()).decode()
+
+
+def error_of(response) -> tuple[int, str, str]:
+    body = response.json()["error"]
+    return response.status_code, body["code"], body["message"]
+
+
+def user_id(dv, upn: str) -> str:
+    return dv.get(f"systemusers?$filter=domainname eq '{upn}'&$select=systemuserid").json()["value"][0]["systemuserid"]
+
+
+def wait_for(dv, operation_id: str, timeout: float = 10) -> list[tuple[int, int]]:
+    seen = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        op = dv.get(f"asyncoperations({operation_id})").json()
+        if not seen or seen[-1] != (op["statecode"], op["statuscode"]):
+            seen.append((op["statecode"], op["statuscode"]))
+        if op["statecode"] == 3:
+            return seen
+        time.sleep(0.1)
+    raise AssertionError(f"import did not finish: {seen}")
+
+
+# ---- basics ---------------------------------------------------------------------------------------
+def test_whoami_and_root_business_unit(dv):
+    me = dv.get("WhoAmI").json()
+    assert me["BusinessUnitId"] == ROOT_BU and me["UserId"] and me["OrganizationId"]
+    root = dv.get("businessunits?$filter=_parentbusinessunitid_value eq null").json()["value"]
+    assert [unit["businessunitid"] for unit in root] == [ROOT_BU]
+
+
+def test_entity_definitions_for_every_table(dv):
+    answer = dv.get("EntityDefinitions?$select=LogicalName,EntitySetName,PrimaryIdAttribute"
+                    "&$filter=LogicalName eq 'systemuser' or LogicalName eq 'role'").json()["value"]
+    assert {(d["LogicalName"], d["EntitySetName"], d["PrimaryIdAttribute"]) for d in answer} == {
+        ("systemuser", "systemusers", "systemuserid"), ("role", "roles", "roleid")}
+    one = dv.get("EntityDefinitions(LogicalName='transactioncurrency')?$select=EntitySetName").json()
+    assert one["EntitySetName"] == "transactioncurrencies"
+
+
+def test_currencies_and_seeded_users(dv):
+    assert [c["isocurrencycode"] for c in dv.get("transactioncurrencies?$select=isocurrencycode").json()["value"]] == ["USD"]
+    admin = dv.get("systemusers?$filter=domainname eq 'admin@contoso.com'"
+                   "&$expand=systemuserroles_association($select=roleid,name)").json()["value"][0]
+    assert admin["internalemailaddress"] == "admin@contoso.com" and admin["fullname"] == "Tenant Admin"
+    assert [r["name"] for r in admin["systemuserroles_association"]] == ["System Administrator"]
+    sysadmin = dv.get("roles?$filter=_roletemplateid_value eq 627090ff-40a3-4053-8790-584edc5be201").json()["value"]
+    assert [r["name"] for r in sysadmin] == ["System Administrator"]
+
+
+def test_missing_record_unknown_property_and_bad_filter(dv):
+    missing = str(uuid.uuid4())
+    status, code, message = error_of(dv.get(f"systemusers({missing})"))
+    assert (status, code) == (404, "0x80040217") and missing in message
+    status, code, _ = error_of(dv.get("roles?$select=nosuchcolumn"))
+    assert (status, code) == (400, "0x80060888")
+    assert error_of(dv.get("roles?$filter=name eq"))[:2] == (400, "0x80060888")
+    assert error_of(dv.get("nosuchset"))[0] in (400, 404)
+
+
+def test_wrong_audience_is_401(dv):
+    graph_token = dv.running.admin_token("https://graph.microsoft.com/.default")
+    response = dv.session.get(dv.base + "WhoAmI", headers={"Authorization": f"Bearer {graph_token}"})
+    assert response.status_code == 401 and "WWW-Authenticate" in response.headers
+
+
+# ---- paging, annotations, etags ---------------------------------------------------------------------
+def test_paging_with_maxpagesize(dv):
+    seen, url, pages = [], "systemusers?$select=domainname", 0
+    while url:
+        response = dv.get(url, headers={"Prefer": "odata.maxpagesize=2"})
+        assert response.headers["Preference-Applied"] == "odata.maxpagesize=2"
+        body = response.json()
+        assert len(body["value"]) <= 2
+        seen += [u["domainname"] for u in body["value"]]
+        url, pages = body.get("@odata.nextLink"), pages + 1
+    assert len(seen) == len(set(seen)) >= 6 and pages >= 3
+    assert len(dv.get("systemusers?$top=1").json()["value"]) == 1
+
+
+def test_annotations_on_lookups(dv):
+    response = dv.get("roles?$select=name,_businessunitid_value&$top=1",
+                      headers={"Prefer": 'odata.include-annotations="*"'})
+    role = response.json()["value"][0]
+    assert role["_businessunitid_value@OData.Community.Display.V1.FormattedValue"] == "contoso"
+    assert role["_businessunitid_value@Microsoft.Dynamics.CRM.lookuplogicalname"] == "businessunit"
+
+
+def test_create_update_etag_and_if_none_match(dv):
+    response = dv.post("roles", json={"name": "Temp role", "businessunitid@odata.bind": f"/businessunits({ROOT_BU})"})
+    assert response.status_code == 204
+    role_url = response.headers["OData-EntityId"]
+    role = dv.get(role_url).json()
+    etag = role["@odata.etag"]
+    assert dv.patch(role_url, json={"name": "Temp role 2"}, headers={"If-Match": etag}).status_code == 204
+    status, code, message = error_of(dv.patch(role_url, json={"name": "x"}, headers={"If-Match": etag}))
+    assert (status, code) == (412, "0x80060882") and "RowVersion" in message
+    assert error_of(dv.patch(role_url, json={"name": "x"}, headers={"If-None-Match": "*"}))[0] == 412
+    represented = dv.patch(role_url, json={"name": "Temp role 3"}, headers={"Prefer": "return=representation"})
+    assert represented.status_code == 200 and represented.json()["name"] == "Temp role 3"
+    assert dv.delete(role_url).status_code == 204
+    assert dv.get(role_url).status_code == 404
+
+
+# ---- application users and roles -----------------------------------------------------------------
+def test_application_user_lifecycle_and_role_association(dv):
+    bad = dv.post("systemusers", json={"applicationid": str(uuid.uuid4()),
+                                       "businessunitid@odata.bind": f"/businessunits({ROOT_BU})"})
+    assert bad.status_code == 400
+    created = dv.post("systemusers", headers={"Prefer": "return=representation"},
+                      json={"applicationid": INTEGRATION_APP, "accessmode": 4, "isdisabled": False,
+                            "businessunitid@odata.bind": f"/businessunits({ROOT_BU})"})
+    assert created.status_code == 201, created.text
+    user = created.json()
+    assert user["accessmode"] == 4 and user["_businessunitid_value"] == ROOT_BU
+    duplicate = dv.post("systemusers", json={"applicationid": INTEGRATION_APP,
+                                             "businessunitid@odata.bind": f"/businessunits({ROOT_BU})"})
+    assert error_of(duplicate)[:2] == (412, "0x80040237")
+    salesperson = dv.get("roles?$filter=name eq 'Salesperson'").json()["value"][0]["roleid"]
+    ref = {"@odata.id": f"{dv.org}/api/data/v9.2/roles({salesperson})"}
+    uid = user["systemuserid"]
+    assert dv.post(f"systemusers({uid})/systemuserroles_association/$ref", json=ref).status_code == 204
+    assert error_of(dv.post(f"systemusers({uid})/systemuserroles_association/$ref", json=ref))[1] == "0x80040237"
+    holders = dv.get(f"roles({salesperson})/systemuserroles_association?$select=systemuserid").json()["value"]
+    assert uid in {h["systemuserid"] for h in holders}
+    assert dv.delete(f"systemusers({uid})/systemuserroles_association({salesperson})/$ref").status_code == 204
+    roles = dv.get(f"systemusers({uid})?$expand=systemuserroles_association($select=name)").json()
+    assert roles["systemuserroles_association"] == []
+
+
+def test_caller_without_application_user_or_role(dv):
+    other = dv.running.msal_app(INTEGRATION_APP, credential="x")  # no secret seeded: token fails
+    assert "access_token" not in other.acquire_token_for_client([dv.org + "/.default"])
+
+
+# ---- solutions -------------------------------------------------------------------------------------
+def test_bad_packages_are_refused(dv):
+    not_zip = dv.post("ImportSolutionAsync", json={"CustomizationFile": base64.b64encode(b"hello").decode()})
+    status, code, message = error_of(not_zip)
+    assert (status, code) == (400, "0x80048060") and "[Content_Types].xml" in message
+
+
+def test_async_import_progress_upgrade_downgrade_and_uninstall(dv):
+    started = dv.post("ImportSolutionAsync", json={"CustomizationFile": package("BcSalesIntegrationSample_1_0_0_0"),
+                                                   "OverwriteUnmanagedCustomizations": True, "PublishWorkflows": False})
+    assert started.status_code == 200
+    keys = started.json()
+    states = wait_for(dv, keys["AsyncOperationId"])
+    assert states[0] == (0, 0) and (2, 20) in states and states[-1] == (3, 30)
+    job = dv.get(f"importjobs({keys['ImportJobKey']})").json()
+    assert job["progress"] == 100 and job["solutionname"] == "BcSalesIntegrationSample" and job["completedon"]
+    assert 'result="success"' in job["data"]
+    solution = dv.get("solutions?$filter=uniquename eq 'BcSalesIntegrationSample'").json()["value"][0]
+    assert solution["version"] == "1.0.0.0" and solution["ismanaged"] is True and solution["installedon"]
+    roles = dv.get(f"roles?$filter=_businessunitid_value eq {ROOT_BU} and solutionid eq {solution['solutionid']}"
+                   "&$select=roleid,name").json()["value"]
+    assert {r["roleid"] for r in roles} == {INTEGRATION_ADMINISTRATOR, INTEGRATION_USER, PRODUCT_AVAILABILITY_USER}
+
+    # same version again: allowed, no duplicate roles; then sync upgrade to 1.1
+    again = dv.post("ImportSolutionAsync", json={"CustomizationFile": package("BcSalesIntegrationSample_1_0_0_0")})
+    assert wait_for(dv, again.json()["AsyncOperationId"])[-1] == (3, 30)
+    assert dv.post("ImportSolution", json={"CustomizationFile": package("BcSalesIntegrationSample_1_1_0_0")}).status_code == 204
+    assert dv.get(f"solutions({solution['solutionid']})").json()["version"] == "1.1.0.0"
+    assert len(dv.get("roles?$filter=name eq 'Integration User'").json()["value"]) == 1
+
+    # lower version: refused, nothing changed
+    lower = dv.post("ImportSolutionAsync", json={"CustomizationFile": package("BcSalesIntegrationSample_1_0_0_0")})
+    assert wait_for(dv, lower.json()["AsyncOperationId"])[-1] == (3, 31)
+    op = dv.get(f"asyncoperations({lower.json()['AsyncOperationId']})").json()
+    assert "higher version" in op["message"]
+    sync_lower = dv.post("ImportSolution", json={"CustomizationFile": package("BcSalesIntegrationSample_1_0_0_0")})
+    assert sync_lower.status_code == 400 and "higher version" in error_of(sync_lower)[2]
+    assert dv.get(f"solutions({solution['solutionid']})").json()["version"] == "1.1.0.0"
+
+    result = dv.get(f"RetrieveSolutionImportResult(ImportJobId={keys['ImportJobKey']})").json()
+    assert result["SolutionOperationResult"]["Status"] == "Success"
+
+    # uninstall removes the roles it created
+    assert dv.delete(f"solutions({solution['solutionid']})").status_code == 204
+    assert dv.get(f"roles({INTEGRATION_USER})").status_code == 404
+    assert dv.get("solutions?$filter=uniquename eq 'BcSalesIntegrationSample'").json()["value"] == []
+
+
+def test_missing_dependency_fails_naming_the_component(dv):
+    started = dv.post("ImportSolutionAsync", json={"CustomizationFile": package("BcSalesIntegrationSampleAddOn_1_0_0_0")})
+    keys = started.json()
+    assert wait_for(dv, keys["AsyncOperationId"])[-1] == (3, 31)
+    op = dv.get(f"asyncoperations({keys['AsyncOperationId']})").json()
+    assert op["errorcode"] == -2147188707 and "bcsi_itemavailability" in op["message"]
+    job = dv.get(f"importjobs({keys['ImportJobKey']})").json()
+    assert 'result="failure"' in job["data"] and "bcsi_itemavailability" in job["data"]
+    result = dv.get(f"RetrieveSolutionImportResult(ImportJobId={keys['ImportJobKey']})").json()
+    assert result["SolutionOperationResult"]["Status"] == "Failure"
+    assert dv.get("solutions?$filter=uniquename eq 'BcSalesIntegrationSampleAddOn'").json()["value"] == []
