@@ -137,3 +137,26 @@ def test_short_token_lifetime_refreshes_mid_run(cloud, admin):
         assert 3 <= tokens < calls
     finally:
         admin.settings(tokenLifetimeSeconds=3600)
+
+
+def test_dropped_connections_are_retried_for_reads_only(start_sandbox, tmp_path):
+    """GETs survive dropped connections; a POST whose connection dropped is not blindly re-sent."""
+    from mscloud.errors import TransportError
+
+    with start_sandbox(tmp_path / "resets", faults="reset=0.25,seed=3") as flaky:
+        cloud = sandbox_cloud(flaky.data_dir)
+        clients = fresh_clients(cloud, backoff_base=0.01)
+        for _ in range(40):
+            assert clients.graph.get("/users/ann@contoso.com", params={"$select": "id"})["id"]
+        assert clients.http.requests_sent > 40
+        failures = 0
+        for i in range(20):
+            try:
+                clients.graph.post("/users", {
+                    "accountEnabled": True, "displayName": f"Reset {i}", "mailNickname": f"reset{i:02d}",
+                    "userPrincipalName": f"reset{i:02d}@contoso.com",
+                    "passwordProfile": {"forceChangePasswordNextSignIn": True, "password": f"Pw-{i:03d}-xY9!long"}})
+            except TransportError as err:
+                failures += 1
+                assert err.status is None and err.method == "POST" and "/users" in str(err)
+        assert failures > 0
