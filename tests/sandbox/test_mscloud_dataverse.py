@@ -1,0 +1,56 @@
+"""mscloud's DataverseClient against the sandbox: WhoAmI, paging, multipart $batch change sets, part errors."""
+import pytest
+
+from mscloud.errors import NotFound
+from tests.sandbox.test_mscloud_sandbox import count, fresh_clients
+
+pytestmark = pytest.mark.sandbox
+
+
+@pytest.fixture(scope="module")
+def cloud(sandbox):
+    from mscloud.cloud import sandbox_cloud
+
+    return sandbox_cloud(sandbox.data_dir)
+
+
+@pytest.fixture
+def admin(sandbox):
+    sandbox.reset_metrics()
+    return sandbox
+
+
+def test_dataverse_whoami_paging_and_batch(cloud, admin):
+    clients = fresh_clients(cloud)
+    dv = clients.dataverse(cloud.dataverse_url)
+    me = dv.whoami()
+    assert me["UserId"] and me["BusinessUnitId"]
+    roles = dv.list("roles", select=["roleid", "name"], filter=f"_businessunitid_value eq {me['BusinessUnitId']}")
+    paged = dv.list("roles", select=["roleid", "name"], filter=f"_businessunitid_value eq {me['BusinessUnitId']}",
+                    page_size=2)
+    assert sorted(r["roleid"] for r in paged) == sorted(r["roleid"] for r in roles) and len(roles) >= 4
+    salesperson = next(r["roleid"] for r in roles if r["name"] == "Salesperson")
+    users = dv.list("systemusers", select=["systemuserid", "domainname"],
+                    filter="domainname eq 'carla@contoso.com' or domainname eq 'dan@contoso.com'")
+    carla = next(u["systemuserid"] for u in users if u["domainname"] == "carla@contoso.com")
+    role_ref = {"@odata.id": dv.ref_url("roles", salesperson)}
+    admin.reset_metrics()
+    dv.batch([{"method": "POST", "url": f"systemusers({carla})/systemuserroles_association/$ref", "body": role_ref}])
+    held = dv.get("systemusers", carla, select=["systemuserid"], expand="systemuserroles_association($select=roleid)")
+    assert salesperson in [r["roleid"] for r in held["systemuserroles_association"]]
+    dv.batch([{"method": "DELETE", "url": f"systemusers({carla})/systemuserroles_association({salesperson})/$ref"}])
+    metrics = admin.metrics()
+    assert count(metrics, "POST", "/$batch") == 2 and metrics["writes"] == 2
+
+
+def test_dataverse_failed_change_set_raises_the_parts_error(cloud, admin):
+    clients = fresh_clients(cloud)
+    dv = clients.dataverse(cloud.dataverse_url)
+    me = dv.whoami()
+    missing_role = "00000000-0000-4000-8000-00000000dead"
+    ops = [{"method": "POST", "url": f"systemusers({me['UserId']})/systemuserroles_association/$ref",
+            "body": {"@odata.id": dv.ref_url("roles", missing_role)}}]
+    with pytest.raises(NotFound) as caught:
+        dv.batch(ops)
+    assert caught.value.code and caught.value.code.startswith("0x")
+    assert admin.metrics()["writes"] == 0
