@@ -256,7 +256,8 @@ def license_units_not_exceeded(resource_type: str, props: Mapping[str, Any], con
 def user_principal_names(resource_type: str, props: Mapping[str, Any]) -> list[str]:
     """Every UPN a resource hands something to or creates."""
     if resource_type == ROLE_ASSIGNMENT:
-        return [key for kind, key in role_principals(props) if kind == "user" or "@" in key]
+        return [key for kind, key in role_principals(props)
+                if (kind == "user" or "@" in key) and key.lower() != "integration"]  # unresolved: not a UPN
     if resource_type == LICENSE_ASSIGNMENT:
         return [str(u) for u in props.get("users") or ()]
     if resource_type in (AZUREAD_USER, INTEGRATION_USER_ACCESS):

@@ -122,6 +122,12 @@ def test_principals_in_verified_domains():
         "user 'svc@fabrikam.com' is outside the tenant's verified domains (contoso.com)"]
     assert rule(rules.LICENSE_ASSIGNMENT, {"users": ["x@contoso.com.evil.io"]}, CONFIG)
     assert rule(rules.INTEGRATION_USER_ACCESS, {"userPrincipalName": "svc@contoso.com"}, CONFIG) == []
+    as_the_program_declares_it = {"roleName": "Integration Administrator",
+                                  "principals": [{"type": "user", "key": "integration"}]}
+    assert rule(rules.ROLE_ASSIGNMENT, as_the_program_declares_it, CONFIG) == []
+    resolved = {**as_the_program_declares_it, "integrationPrincipal": {"type": "user", "key": "svc@fabrikam.com"}}
+    assert rule(rules.ROLE_ASSIGNMENT, resolved, CONFIG) == [
+        "user 'svc@fabrikam.com' is outside the tenant's verified domains (contoso.com)"]
     with pytest.raises(rules.NotApplicable, match="verifiedDomains"):
         rule(rules.AZUREAD_USER, {"userPrincipalName": "svc@fabrikam.com"}, effective(None, None))
     assert rule(rules.APPLICATION_PASSWORD, {}, effective(None, None)) == []  # no UPN: nothing to judge
