@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.sandboxkit import start_sandbox
 
@@ -37,9 +38,25 @@ class Api:
         return lambda path, **kw: self.session.request(method.upper(), path if path.startswith("http") else self.base + path, **kw)
 
 
+READER_APP = "7a1f0c3e-2b4d-4e6f-8a9b-0c1d2e3f4a5b"     # an application user holding only Salesperson
+OUTSIDER_APP = "8b2e1d4f-3c5e-4f70-9b8c-1d2e3f4a5b6c"   # an app with no application user in the org
+SECRET = "dataverse-test-secret-not-real"
+
+
+def private_seed(directory: Path) -> Path:
+    seed = yaml.safe_load((Path(__file__).resolve().parents[2] / "sandbox/seeds/default.yaml").read_text())
+    seed["identity"]["apps"] += [{"displayName": "Reader app", "appId": READER_APP, "secret": SECRET},
+                                 {"displayName": "Outsider app", "appId": OUTSIDER_APP, "secret": SECRET}]
+    seed["dataverse"]["orgs"][0]["applicationUsers"].append({"applicationid": READER_APP, "roles": ["Salesperson"]})
+    path = directory / "seed.yaml"
+    path.write_text(yaml.safe_dump(seed))
+    return path
+
+
 @pytest.fixture(scope="module")
 def dv(tmp_path_factory):
-    running = start_sandbox(tmp_path_factory.mktemp("dataverse") / "data")
+    directory = tmp_path_factory.mktemp("dataverse")
+    running = start_sandbox(directory / "data", seed=private_seed(directory))
     try:
         api = Api(running, running.admin_token(running.endpoints["dataverse"] + "/.default"))
         api.running = running
@@ -181,9 +198,25 @@ def test_application_user_lifecycle_and_role_association(dv):
     assert roles["systemuserroles_association"] == []
 
 
-def test_caller_without_application_user_or_role(dv):
-    other = dv.running.msal_app(INTEGRATION_APP, credential="x")  # no secret seeded: token fails
-    assert "access_token" not in other.acquire_token_for_client([dv.org + "/.default"])
+def as_app(dv, app_id: str) -> Api:
+    result = dv.running.msal_app(app_id, credential=SECRET).acquire_token_for_client([dv.org + "/.default"])
+    return Api(dv.running, result["access_token"])
+
+
+def test_app_without_application_user_is_not_a_member(dv):
+    status, code, message = error_of(as_app(dv, OUTSIDER_APP).get("WhoAmI"))
+    assert (status, code, message) == (403, "0x80072560", "The user is not a member of the organization.")
+
+
+def test_members_without_system_administrator_are_refused_users_roles_and_imports(dv):
+    reader = as_app(dv, READER_APP)
+    assert reader.get("WhoAmI").status_code == 200
+    assert reader.get("transactioncurrencies").status_code == 200
+    for response, privilege in [(reader.get("systemusers"), "prvReadUser"), (reader.get("roles"), "prvReadRole"),
+                                (reader.post("ImportSolutionAsync", json={"CustomizationFile": package(
+                                    "BcSalesIntegrationSample_1_0_0_0")}), "prvImportCustomizations")]:
+        status, code, message = error_of(response)
+        assert (status, code) == (403, "0x80040220") and f"is missing {privilege} privilege" in message
 
 
 # ---- solutions -------------------------------------------------------------------------------------
@@ -245,3 +278,59 @@ def test_missing_dependency_fails_naming_the_component(dv):
     result = dv.get(f"RetrieveSolutionImportResult(ImportJobId={keys['ImportJobKey']})").json()
     assert result["SolutionOperationResult"]["Status"] == "Failure"
     assert dv.get("solutions?$filter=uniquename eq 'BcSalesIntegrationSampleAddOn'").json()["value"] == []
+
+
+# ---- $batch ---------------------------------------------------------------------------------------
+def batch(dv, ops, changeset=True, prefer=None):
+    from mscloud.multipart import decode_batch, encode_batch
+    content_type, body = encode_batch(ops, f"/orgs/contoso/api/data/v9.2", changeset)
+    headers = {"Content-Type": content_type}
+    if prefer:
+        headers["Prefer"] = prefer
+    response = dv.post("$batch", data=body.encode(), headers=headers)
+    return response, decode_batch(response.headers["Content-Type"], response.content) \
+        if response.headers.get("Content-Type", "").startswith("multipart/") else None
+
+
+def test_batch_change_set_with_content_id_reference(dv):
+    admin = user_id(dv, "carla@contoso.com")
+    response, parts = batch(dv, [
+        {"method": "POST", "url": "roles", "body": {"name": "Batch role", "businessunitid@odata.bind": f"/businessunits({ROOT_BU})"}},
+        {"method": "POST", "url": f"systemusers({admin})/systemuserroles_association/$ref", "body": {"@odata.id": "$1"}},
+    ])
+    assert response.status_code == 200 and [p.status for p in parts] == [204, 204]
+    held = dv.get(f"systemusers({admin})?$expand=systemuserroles_association($select=name)").json()
+    assert "Batch role" in [r["name"] for r in held["systemuserroles_association"]]
+
+
+def test_failing_change_set_rolls_back_everything(dv):
+    dv.running.reset_metrics()
+    response, parts = batch(dv, [
+        {"method": "POST", "url": "roles", "body": {"name": "Rolled back", "businessunitid@odata.bind": f"/businessunits({ROOT_BU})"}},
+        {"method": "POST", "url": f"systemusers({uuid.uuid4()})/systemuserroles_association/$ref", "body": {"@odata.id": "$1"}},
+    ])
+    assert response.status_code == 400 and [p.status for p in parts] == [404]
+    assert parts[0].body["error"]["code"] == "0x80040217"
+    assert dv.get("roles?$filter=name eq 'Rolled back'").json()["value"] == []
+    assert dv.running.metrics()["requests"].get("POST /orgs/{org}/api/data/v9.2/$batch") == 1
+
+
+def test_batch_without_change_set_stops_at_first_error_unless_continue_on_error(dv):
+    ops = [{"method": "GET", "url": "WhoAmI"}, {"method": "GET", "url": f"roles({uuid.uuid4()})"},
+           {"method": "GET", "url": "transactioncurrencies"}]
+    response, parts = batch(dv, ops, changeset=False)
+    assert response.status_code == 400 and [p.status for p in parts] == [200, 404]
+    response, parts = batch(dv, ops, changeset=False, prefer="odata.continue-on-error")
+    assert response.status_code == 200 and [p.status for p in parts] == [200, 404, 200]
+    assert response.headers["Preference-Applied"] == "odata.continue-on-error"
+
+
+def test_batch_limits(dv):
+    ops = [{"method": "GET", "url": "WhoAmI"}] * 1001
+    response, _ = batch(dv, ops, changeset=False)
+    assert response.status_code == 400 and "1000" in response.json()["error"]["message"]
+    body = ("--batch_x\r\nContent-Type: multipart/mixed; boundary=changeset_y\r\n\r\n--changeset_y\r\n"
+            "Content-Type: application/http\r\nContent-Transfer-Encoding: binary\r\nContent-ID: 1\r\n\r\n"
+            "GET /orgs/contoso/api/data/v9.2/WhoAmI HTTP/1.1\r\n\r\n--changeset_y--\r\n--batch_x--\r\n")
+    response = dv.post("$batch", data=body, headers={"Content-Type": "multipart/mixed; boundary=batch_x"})
+    assert response.status_code == 400 and "GET" in response.json()["error"]["message"]
