@@ -54,3 +54,32 @@ def test_dataverse_failed_change_set_raises_the_parts_error(cloud, admin):
         dv.batch(ops)
     assert caught.value.code and caught.value.code.startswith("0x")
     assert admin.metrics()["writes"] == 0
+
+
+def test_dataverse_create_etag_update_and_large_batch(cloud, sandbox):
+    """create -> id from OData-EntityId; If-Match guards stale writes; 1001 ops -> two $batch requests."""
+    from mscloud.errors import PreconditionFailed
+
+    clients = fresh_clients(cloud)
+    app = clients.graph.post("/applications", {"displayName": "mscloud dataverse test"})
+    clients.graph.post("/servicePrincipals", {"appId": app["appId"]})
+    dv = clients.dataverse(cloud.dataverse_url)
+    root = dv.list("businessunits", select=["businessunitid"], filter="_parentbusinessunitid_value eq null")[0]
+    user_id = dv.create("systemusers", {"applicationid": app["appId"], "accessmode": 4, "isdisabled": False,
+                                        "businessunitid@odata.bind": f"/businessunits({root['businessunitid']})"})
+    row = dv.get("systemusers", user_id, select=["systemuserid", "applicationid", "accessmode"])
+    assert row["systemuserid"] == user_id and row["applicationid"] == app["appId"]
+    etag = row["@odata.etag"]
+    dv.update("systemusers", user_id, {"firstname": "first"}, if_match=etag)
+    with pytest.raises(PreconditionFailed) as caught:
+        dv.update("systemusers", user_id, {"firstname": "stale"}, if_match=etag)
+    assert caught.value.code and caught.value.code.startswith("0x")
+    dv.update("systemusers", user_id, {"firstname": "any"}, if_match="*")
+
+    sandbox.reset_metrics()
+    ops = [{"method": "PATCH", "url": f"systemusers({user_id})", "body": {"firstname": f"n{i}"}} for i in range(1001)]
+    results = dv.batch(ops)
+    assert len(results) == 1001 and all(r.ok for r in results)
+    metrics = sandbox.metrics()
+    assert count(metrics, "POST", "/$batch") == 2 and metrics["writes"] == 1001
+    assert dv.get("systemusers", user_id, select=["firstname"])["firstname"] == "n1000"
