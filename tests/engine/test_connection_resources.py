@@ -72,7 +72,8 @@ def test_connection_resources_through_the_engine(tmp_path, running):
     stack.run("config", "set", "package", str(PACKAGE))
     stack.run("config", "set", "--path", "members[0]", "integration")
 
-    stack.run("up", "--yes")
+    up = stack.run("up", "--yes")
+    assert "import: succeeded" in up.stdout
     outputs = stack.outputs()
     assert outputs["solution"] == {"uniqueName": "BcSalesIntegrationSample", "version": "1.0.0.0"}
     app = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
@@ -99,6 +100,9 @@ def test_connection_resources_through_the_engine(tmp_path, running):
     assert drift.returncode != 0
     stack.run("up", "--yes")
     assert holders(running) == [app, "ann@contoso.com"]
+
+    state = "".join(p.read_text() for p in (tmp_path / "state").rglob("*.json"))
+    assert running.endpoints["client_secret"] not in state, "no secret may reach the state"
 
     stack.run("destroy", "--yes")
     assert dataverse.list("solutions", select=["version"], filter="uniquename eq 'BcSalesIntegrationSample'") == []
