@@ -6,8 +6,10 @@ import importlib.util
 import json
 import logging
 import signal
+import socket
 import ssl
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +43,17 @@ def load_services() -> list[Service]:
 class _QuietHandler(WSGIRequestHandler):
     """No per-request access log on stderr (thousands of lines in tests); errors still go to stderr."""
 
+
     def log_request(self, code="-", size="-") -> None:
         return None
+
+    def setup(self) -> None:
+        """TCP_NODELAY: headers and body go out as separate TLS records; Nagle would hold the body ~20-40 ms."""
+        super().setup()
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
 
 @dataclass
@@ -108,18 +119,16 @@ def endpoints(store, base_url: str, ca_file: Path) -> dict:
     }
 
 
-def _terminate(signum, frame):
-    raise KeyboardInterrupt
-
-
 def serve(data_dir: Path, port: int, seed_file: Path | None = None, latency_ms: int = 0, faults: str | None = None) -> None:
     """Listen, announce readiness (endpoints.json + one JSON line on stdout), serve until SIGTERM/SIGINT."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     sandbox = Sandbox(data_dir=data_dir, seed_file=seed_file, latency_ms=latency_ms, faults=faults, port=port).listen()
-    signal.signal(signal.SIGTERM, _terminate)
+
+    def stop(signum, frame):  # serve_forever returns; safe even before it started
+        threading.Thread(target=sandbox.server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     sys.stdout.write(json.dumps(sandbox.endpoints) + "\n")
     sys.stdout.flush()
-    try:
-        sandbox.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    sandbox.serve_forever()

@@ -1,5 +1,6 @@
 """The sandbox server as users run it: readiness line, endpoints.json, TLS from its own CA, restart, SIGTERM."""
 import json
+import time
 import ssl
 import socket
 
@@ -78,3 +79,59 @@ def test_bad_faults_spec_is_one_line_error(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "--faults" in result.stderr
+
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+
+
+def _outcomes(running, n=20):
+    """Status (or 'reset') of n sequential Graph GETs, each on a fresh connection."""
+    token = running.admin_token(GRAPH_SCOPE)
+    seen = []
+    for _ in range(n):
+        session = running.session()
+        try:
+            response = session.get(running.endpoints["graph"] + "/organization",
+                                   headers={"Authorization": f"Bearer {token}"})
+            seen.append(response.status_code)
+            if response.status_code == 429:
+                assert float(response.headers["Retry-After"]) <= 1
+                assert response.json()["error"]["code"] == "TooManyRequests"
+        except requests.ConnectionError:
+            seen.append("reset")
+        finally:
+            session.close()
+    return seen
+
+
+def test_faults_are_deterministic_for_a_seed_and_latency_is_applied(start_sandbox, tmp_path):
+    spec = "429=0.2,503=0.1,reset=0.1,seed=7"
+    slow = start_sandbox(tmp_path / "a", faults=spec, latency_ms=100)
+    fast = start_sandbox(tmp_path / "b", faults=spec)
+    first, second = _outcomes(slow), _outcomes(fast)
+    assert first == second
+    assert {200, 429, 503, "reset"} <= set(first)
+    other = start_sandbox(tmp_path / "c", faults="429=0.2,503=0.1,reset=0.1,seed=8")
+    assert _outcomes(other) != first
+    # latency: every API response waits; the admin API does not
+    session = slow.session()
+    started = time.monotonic()
+    session.get(f"/{slow.endpoints['tenant_id']}/v2.0/.well-known/openid-configuration").raise_for_status()
+    assert time.monotonic() - started >= 0.1
+    started = time.monotonic()
+    session.get("/_sandbox/health").raise_for_status()
+    assert time.monotonic() - started < 0.1
+
+
+def test_reset_fault_does_not_apply_the_request(start_sandbox, tmp_path):
+    running = start_sandbox(tmp_path / "data", faults="reset=1,seed=1")
+    token = running.admin_token(GRAPH_SCOPE)
+    running.reset_metrics()
+    session = running.session()
+    body = {"accountEnabled": True, "displayName": "Never", "mailNickname": "never",
+            "userPrincipalName": "never@contoso.com",
+            "passwordProfile": {"forceChangePasswordNextSignIn": True, "password": "Never-1-applied!"}}
+    with pytest.raises(requests.ConnectionError):
+        session.post(running.endpoints["graph"] + "/users", json=body, headers={"Authorization": f"Bearer {token}"})
+    metrics = running.metrics()
+    assert metrics["total"] == 1 and metrics["writes"] == 0
