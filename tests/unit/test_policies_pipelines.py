@@ -96,3 +96,32 @@ def test_steps_sh_rejects_bad_arguments(args):
     result = subprocess.run([str(ROOT / "pipelines" / "steps.sh"), *args], capture_output=True, text=True)
     assert result.returncode == 64
     assert result.stderr.strip() == "usage: pipelines/steps.sh <validate|plan|preview|up|check> STACK"
+
+
+def _yaml(name):
+    import yaml
+
+    return yaml.safe_load((ROOT / "pipelines" / name).read_text())
+
+
+def test_github_actions_deploys_dev_test_prod_in_order_through_environments():
+    jobs = _yaml("github-actions.yml")["jobs"]
+    assert [jobs[j].get("environment") for j in ("up-dev", "up-test", "up-prod")] == ["dev", "test", "prod"]
+    assert jobs["up-test"]["needs"] == "up-dev" and jobs["up-prod"]["needs"] == "up-test"
+    for stack in ("dev", "test", "prod"):
+        runs = [s.get("run") for s in jobs[f"up-{stack}"]["steps"]]
+        assert runs.index(f"pipelines/steps.sh up {stack}") < runs.index(f"pipelines/steps.sh check {stack}")
+    pr_runs = [s.get("run") for s in jobs["pull-request"]["steps"]]
+    assert [r.split()[1] for r in pr_runs if r and r.startswith("pipelines/steps.sh")] == ["validate", "plan", "preview"]
+    assert jobs["pull-request"]["strategy"]["matrix"]["stack"] == ["dev", "test", "prod"]
+
+
+def test_azure_pipelines_deploys_dev_test_prod_in_order_through_environments():
+    document = _yaml("azure-pipelines.yml")
+    targets = next(p for p in document["parameters"] if p["name"] == "environments")["default"]
+    assert [(t["stack"], t["dependsOn"]) for t in targets] == [("dev", []), ("test", ["up_dev"]),
+                                                               ("prod", ["up_test"])]
+    text = (ROOT / "pipelines" / "azure-pipelines.yml").read_text()
+    for step in ("validate", "plan", "preview"):
+        assert f'pipelines/steps.sh {step} "$(STACK)"' in text
+    assert 'pipelines/steps.sh up "${{ target.stack }}"' in text and "environment: bcsi-${{ target.stack }}" in text
