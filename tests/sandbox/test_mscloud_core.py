@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from mscloud.errors import NotFound, ServiceError, Throttled, Unauthorized
+from mscloud.graph import GraphClient
 from mscloud.http import HttpCore
 from sandbox.ca import CertificateAuthority
 
@@ -27,6 +28,7 @@ class ScriptedServer:
         self.ca_file = str(authority.ca_file)
         self.script: dict[str, list] = {}
         self.seen: list[tuple[str, str, str | None]] = []
+        self.bodies: list[bytes] = []
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True, ssl_context=(str(cert), str(key)))
         self.url = f"https://127.0.0.1:{self._server.server_port}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -34,6 +36,7 @@ class ScriptedServer:
     @Request.application
     def _app(self, request):
         self.seen.append((request.method, request.path, request.headers.get("Authorization")))
+        self.bodies.append(request.get_data())
         queue = self.script.get(request.path) or [(200, {}, {"ok": True})]
         status, headers, body = queue.pop(0) if len(queue) > 1 else queue[0]
         return Response(json.dumps(body) if body is not None else b"", status=status, headers=headers,
@@ -138,3 +141,21 @@ def test_debug_log_has_method_path_status_but_no_token(server, core, caplog):
 def test_tls_verification_cannot_be_disabled():
     with pytest.raises(ValueError):
         HttpCore(False)
+
+
+def test_graph_batch_retries_only_throttled_items_after_largest_retry_after(server, core):
+    first = {"responses": [
+        {"id": "3", "status": 200, "body": {"n": 3}},
+        {"id": "1", "status": 429, "headers": {"Retry-After": "0.2"}, "body": {"error": {"code": "TooManyRequests", "message": "x"}}},
+        {"id": "2", "status": 429, "headers": {"Retry-After": "0.7"}, "body": {"error": {"code": "TooManyRequests", "message": "x"}}}]}
+    second = {"responses": [{"id": "2", "status": 204}, {"id": "1", "status": 200, "body": {"n": 1}}]}
+    server.script["/v1.0/$batch"] = [(200, {}, first), (200, {}, second)]
+    server.bodies.clear()
+    graph = GraphClient(core, f"{server.url}/v1.0", "s")
+    results = graph.batch([{"method": "GET", "url": "/a"}, {"method": "PATCH", "url": "/b", "body": {}},
+                           {"method": "GET", "url": "/c"}])
+    assert [r.status for r in results] == [200, 204, 200] and results[0].body == {"n": 1}
+    assert core.waits == [0.7] and core.requests_sent == 2
+    resent = json.loads(server.bodies[1])["requests"]
+    assert sorted(r["id"] for r in resent) == ["1", "2"]
+    assert resent[1]["headers"] == {"Content-Type": "application/json"}

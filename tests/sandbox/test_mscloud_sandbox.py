@@ -160,3 +160,16 @@ def test_dropped_connections_are_retried_for_reads_only(start_sandbox, tmp_path)
                 failures += 1
                 assert err.status is None and err.method == "POST" and "/users" in str(err)
         assert failures > 0
+
+
+def test_connection_dict_gives_cached_clients(sandbox, admin):
+    """mscloud.connection: the secret-free dict dynamic resources carry; one Clients per process and sandbox."""
+    import pickle
+
+    from mscloud.connection import clients_for, connection
+
+    conn = connection("sandbox", sandbox_dir=sandbox.data_dir)
+    assert sandbox.endpoints["client_secret"] not in pickle.dumps(conn).decode("latin-1")
+    first, second = clients_for(conn), clients_for(dict(conn))
+    assert first is second
+    assert first.graph.get("/users/ann@contoso.com", params={"$select": "id"})["id"]
