@@ -41,8 +41,6 @@ def _add_credential(sandbox, body):
     assert response.status_code == 201, response.text
 
 
-@pytest.mark.xfail(strict=False, reason="sandbox/identity compares x5t#S256 without base64 padding; msal sends it padded "
-                                      "(as Entra accepts): sandbox bug reported, passes once fixed")
 def test_certificate_credential_gets_a_token(sandbox, tmp_path):
     key_pem, cert_pem = _certificate_pem(_key())
     _add_credential(sandbox, {"keyCredential": {"certificate": cert_pem}})
