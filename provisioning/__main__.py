@@ -70,8 +70,9 @@ def main() -> None:
     principal, app_id, integration_user = integration_identity(settings)
     licenses = license_assignments(settings, conn)
 
-    # Sandbox: the org URL is resolved from endpoints.json inside each provider, so state does not pin a port.
-    environment_url = settings.dataverse_url if settings.cloud != "sandbox" else None
+    # Sandbox: "" lets each provider take the org URL from endpoints.json, so state does not pin the sandbox's
+    # port (None would not do: the engine drops None-valued inputs).
+    environment_url = settings.dataverse_url if settings.cloud != "sandbox" else ""
     dataverse = DataverseConnection("dataverse", DataverseConnectionArgs(
         connection=conn,
         environment_url=environment_url,

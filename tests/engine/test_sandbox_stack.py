@@ -1,0 +1,90 @@
+"""The sandbox stack end to end with the real engine: up, outputs (CONTRACT §5), no-change preview, a settings
+change that previews as exactly that change, and a no-change `up` that writes nothing.
+
+The project is copied to a temporary directory (its stack file gets the engine's encryptionsalt there, not in
+the tree), with its own state backend and its own sandbox.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+import yaml
+
+from mscloud.connection import clients_for, connection
+from tests.enginekit import ROOT, VENV, Stack
+
+pytestmark = pytest.mark.engine
+
+INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
+SALES = "DYN365_ENTERPRISE_SALES"
+PROJECT_PARTS = ("provisioning", "mscloud", "solution_import", "solutions", "stacks")
+
+
+def copy_project(target):
+    for part in PROJECT_PARTS:
+        shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("__pycache__", "src"))
+    project = (ROOT / "Pulumi.yaml").read_text().replace("virtualenv: .venv", f"virtualenv: {VENV}")
+    (target / "Pulumi.yaml").write_text(project)
+    return target
+
+
+def edit_stack(project_dir, change):
+    path = project_dir / "stacks" / "Pulumi.sandbox.yaml"
+    document = yaml.safe_load(path.read_text())
+    change(document["config"])
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def summary(output: str) -> dict[str, int]:
+    """The `Resources:` block of a preview/up: {"to update": 2, "unchanged": 8, ...}."""
+    block = output.split("Resources:", 1)[1]
+    return {what.strip(): int(n) for n, what in re.findall(r"^\s*[~+\-]?\s*(\d+) ([a-z ]+?)\s*$", block, re.M)}
+
+
+def test_sandbox_stack_up_preview_change_and_no_change_up(tmp_path, start_sandbox):
+    cloud = start_sandbox(tmp_path / "sandbox")
+    project = copy_project(tmp_path / "project")
+    stack = Stack(project, "sandbox", tmp_path / "state", env_extra={"BCSI_SANDBOX_DIR": str(cloud.data_dir)})
+    stack.init()
+
+    stack.run("up", "--yes", "--skip-preview")
+    outputs = stack.outputs()
+    assert outputs["integrationPrincipal"] == INTEGRATION_APP
+    assert outputs["solution"] == {"uniqueName": "BcSalesIntegrationSample", "version": "1.0.0.0"}
+    assert outputs["roleAssignments"] == {
+        "Integration Administrator": [INTEGRATION_APP],
+        "Integration User": [INTEGRATION_APP, "ann@contoso.com"],
+        "Product Availability User": ["ann@contoso.com", "bob@contoso.com"],
+    }
+    assert outputs["licenseAssignments"] == {SALES: ["ann@contoso.com", "bob@contoso.com", "carla@contoso.com"]}
+    assert [(c["code"], c["salesUser"]) for c in outputs["couplings"]] == [("AH", "ann@contoso.com"), ("BK", "bob@contoso.com")]
+    stack.run("preview", "--expect-no-changes")
+
+    def change(config):
+        config["bcsi:roles"]["Product Availability User"].append("carla@contoso.com")
+        config["bcsi:licenses"][SALES]["users"].remove("carla@contoso.com")
+
+    edit_stack(project, change)
+    preview = stack.run("preview", "--diff").stdout
+    assert summary(preview) == {"to update": 2, "unchanged": 8}, preview
+    updates = [line for line in preview.splitlines() if line.lstrip().startswith("~ pulumi-python:dynamic/bcsi:")]
+    assert sorted(u.split("bcsi:")[1].split(":")[0] for u in updates) == ["LicenseAssignment", "RoleAssignment"], preview
+    assert re.search(r"-\s+\[2\]: \"carla@contoso.com\"", preview), preview          # licence: carla removed
+    assert re.search(r"\+\s+\[\d\]: \{[^}]*carla@contoso.com", preview, re.S), preview  # role: carla added
+
+    cloud.reset_metrics()
+    stack.run("up", "--yes", "--skip-preview")
+    assert cloud.metrics()["writes"] == 2   # one assignLicense, one role association
+    outputs = stack.outputs()
+    assert outputs["licenseAssignments"] == {SALES: ["ann@contoso.com", "bob@contoso.com"]}
+    assert outputs["roleAssignments"]["Product Availability User"] == ["ann@contoso.com", "bob@contoso.com", "carla@contoso.com"]
+    graph = clients_for(connection("sandbox", sandbox_dir=cloud.data_dir)).graph
+    assert graph.get("/users/carla@contoso.com", params={"$select": "assignedLicenses"})["assignedLicenses"] == [
+        {"disabledPlans": [], "skuId": "2880026b-2b0c-4251-8656-5d41ff11e3aa"}]   # her BC licence only
+
+    cloud.reset_metrics()
+    stack.run("up", "--yes")
+    assert cloud.metrics()["writes"] == 0
+    stack.run("preview", "--expect-no-changes")
