@@ -334,3 +334,13 @@ def test_batch_limits(dv):
             "GET /orgs/contoso/api/data/v9.2/WhoAmI HTTP/1.1\r\n\r\n--changeset_y--\r\n--batch_x--\r\n")
     response = dv.post("$batch", data=body, headers={"Content-Type": "multipart/mixed; boundary=batch_x"})
     assert response.status_code == 400 and "GET" in response.json()["error"]["message"]
+
+
+def test_service_protection_429_is_dataverses(start_sandbox, tmp_path):
+    throttled = start_sandbox(tmp_path / "data", faults="429=1.0,seed=1")
+    org = throttled.endpoints["dataverse"]
+    api = Api(throttled, throttled.admin_token(org + "/.default"))
+    response = api.get("WhoAmI")
+    assert response.status_code == 429 and float(response.headers["Retry-After"]) > 0
+    assert response.json()["error"] == {
+        "code": "0x80072322", "message": "Number of requests exceeded the limit of 6000 over time window of 300 seconds."}
