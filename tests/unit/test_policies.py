@@ -183,3 +183,41 @@ def test_values_unknown_during_preview():
                                        "integrationPrincipal": pending})
     with pytest.raises(UnknownValueError):
         rules.integration_admin_only_for_integration_principal(rules.ROLE_ASSIGNMENT, with_app, CONFIG)
+
+
+class _Args:
+    """The parts of CrossGuard's validation args the wiring reads."""
+
+    def __init__(self, resource_type="", props=None, config=None, resources=()):
+        self.resource_type, self.props, self.name, self.resources = resource_type, props or {}, "res", resources
+        self._config, self.skipped = config, None
+
+    def get_config(self):
+        return self._config
+
+    def not_applicable(self, reason):
+        self.skipped = reason
+
+
+def test_pack_wiring_reports_messages_skips_and_bad_settings(monkeypatch):
+    from policies import pack
+
+    monkeypatch.delenv("PULUMI_CONFIG", raising=False)
+    by_name = {p.name: p for p in pack.policies()}
+    assert len(by_name) == 9
+    seen = []
+    bad = role("Integration Administrator", APP, "ann@contoso.com")
+    by_name["integration-admin-only-for-integration-principal"].validate(_Args(rules.ROLE_ASSIGNMENT, bad), seen.append)
+    assert seen == [f"res: role 'Integration Administrator' is given to user 'ann@contoso.com': only the integration "
+                    f"principal '{APP}' may hold it"]
+    args = _Args(rules.AZUREAD_USER, {"userPrincipalName": "a@b.c"})
+    by_name["principals-in-verified-domains"].validate(args, seen.append)
+    assert "verifiedDomains" in args.skipped
+    seen.clear()
+    by_name["app-credential-max-lifetime"].validate(_Args(rules.APPLICATION_PASSWORD, {}, {"maxCredentialDays": "x"}),
+                                                    seen.append)
+    assert seen == ["policy settings: pack config: maxCredentialDays must be a non-negative number, not 'x'"]
+    seen.clear()
+    stack = _Args(resources=[type("R", (), {"resource_type": rules.ROLE_ASSIGNMENT, "props": role("Integration User")})])
+    by_name["product-availability-users-present"].validate(stack, seen.append)
+    assert seen and seen[0].startswith("role 'Product Availability User' has no principals")
