@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from sandbox.app import ServiceError
 
 from .errors import bad_request, invalid_value, not_found, read_only, unknown_property
-from .models import now, public
+from .models import atomic, now, public
 
 APP_WRITABLE = {"displayName", "description", "signInAudience", "requiredResourceAccess", "identifierUris", "web",
                 "api", "appRoles", "keyCredentials", "notes", "tags", "publicClient", "spa", "info",
@@ -105,6 +105,7 @@ class Apps:
     def applications(self) -> list[dict]:
         return self.store.list("applications")
 
+    @atomic
     def create_application(self, body: Any) -> dict:
         self._check_properties(body, APP_WRITABLE, APP_READ_ONLY)
         if not isinstance(body.get("displayName"), str) or not body["displayName"].strip():
@@ -118,6 +119,7 @@ class Apps:
         doc["keyCredentials"] = self._key_credentials(body.get("keyCredentials", []), [])
         return self._put("applications", doc)
 
+    @atomic
     def update_application(self, key: str, body: Any) -> dict:
         doc = self.application(key)
         self._check_properties(body, APP_WRITABLE, APP_READ_ONLY)
@@ -130,6 +132,7 @@ class Apps:
                 doc[prop] = value
         return self._put("applications", doc)
 
+    @atomic
     def delete_application(self, key: str) -> None:
         doc = self.application(key)
         for sp in self.store.find("servicePrincipals", appId=doc["appId"]):
@@ -180,6 +183,7 @@ class Apps:
                 "startDateTime": _iso(cert.not_valid_before_utc), "endDateTime": _iso(cert.not_valid_after_utc)})
         return result
 
+    @atomic
     def add_password(self, key: str, body: Any) -> dict:
         """POST /applications/{id}/addPassword: the secret is returned here once, and kept only as a hash."""
         doc = self.application(key)
@@ -201,6 +205,7 @@ class Apps:
         self._put("applications", doc)
         return {**credential, "secretText": secret}
 
+    @atomic
     def remove_password(self, key: str, body: Any) -> None:
         doc = self.application(key)
         key_id = str((body or {}).get("keyId") or "").lower() if isinstance(body, dict) else ""
@@ -223,6 +228,7 @@ class Apps:
                 return item
         raise not_found(fic)
 
+    @atomic
     def create_federated_credential(self, key: str, body: Any) -> dict:
         doc = self.application(key)
         if not isinstance(body, dict):
@@ -248,6 +254,7 @@ class Apps:
         self._put("applications", doc)
         return item
 
+    @atomic
     def update_federated_credential(self, key: str, fic: str, body: Any) -> None:
         doc = self.application(key)
         current = self.federated_credential(key, fic)
@@ -268,6 +275,7 @@ class Apps:
                                                for item in doc["federatedIdentityCredentials"]]
         self._put("applications", doc)
 
+    @atomic
     def delete_federated_credential(self, key: str, fic: str) -> None:
         doc = self.application(key)
         current = self.federated_credential(key, fic)
@@ -298,6 +306,7 @@ class Apps:
     def service_principals(self) -> list[dict]:
         return self.store.list("servicePrincipals")
 
+    @atomic
     def create_service_principal(self, body: Any) -> dict:
         self._check_properties(body, SP_WRITABLE, {"id", "appRoles", "servicePrincipalNames"})
         app_id = str(body.get("appId") or "").lower()
@@ -321,6 +330,7 @@ class Apps:
         doc.update(id=str(uuid.uuid4()), appId=app_id, createdDateTime=now())
         return self._put("servicePrincipals", doc)
 
+    @atomic
     def delete_service_principal(self, key: str) -> None:
         doc = self.service_principal(key)
         for assignment in self.store.list("appRoleAssignments"):
@@ -338,6 +348,7 @@ class Apps:
     def assignments_to(self, resource_id: str) -> list[dict]:
         return self.store.find("appRoleAssignments", resourceId=resource_id)
 
+    @atomic
     def create_assignment(self, body: Any, principal: str | None = None, resource: str | None = None) -> dict:
         """POST …/appRoleAssignments (principal fixed by the URL) or …/appRoleAssignedTo (resource fixed)."""
         if not isinstance(body, dict):
@@ -367,6 +378,7 @@ class Apps:
                "resourceId": resource_id}
         return self._put("appRoleAssignments", doc)
 
+    @atomic
     def delete_assignment(self, assignment_id: str, principal: str | None = None, resource: str | None = None) -> None:
         doc = self.store.get("appRoleAssignments", assignment_id)
         if doc is None or (principal and doc["principalId"] != principal.lower()) \
@@ -391,6 +403,7 @@ class Apps:
             raise not_found(key)
         return doc
 
+    @atomic
     def create_grant(self, body: Any) -> dict:
         if not isinstance(body, dict):
             raise bad_request("Empty Payload. JSON content expected.")
@@ -420,6 +433,7 @@ class Apps:
                "resourceId": resource_id, "scope": str(body.get("scope") or "")}
         return self._put("oauth2PermissionGrants", doc)
 
+    @atomic
     def update_grant(self, key: str, body: Any) -> dict:
         doc = self.grant(key)
         if not isinstance(body, dict):
@@ -433,6 +447,7 @@ class Apps:
             doc["scope"] = str(body["scope"] or "")
         return self._put("oauth2PermissionGrants", doc)
 
+    @atomic
     def delete_grant(self, key: str) -> None:
         self._delete("oauth2PermissionGrants", self.grant(key)["id"])
 

@@ -9,6 +9,7 @@ call `on_write` (ctx.count_write) only when something really changed.
 """
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -31,6 +32,16 @@ GROUP_WRITABLE = {"displayName", "description", "mailNickname", "mailEnabled", "
                   "visibility", "isAssignableToRole", "members@odata.bind", "owners@odata.bind"}
 _USAGE_LOCATION = re.compile(r"[A-Z]{2}")
 _MAIL_NICKNAME = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]{1,64}")
+
+
+def atomic(method):
+    """Check and write as one step (the store's transaction lock): two concurrent requests can neither both
+    take the last licence unit nor lose each other's group member; a failure half-way rolls back."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.store.transaction():
+            return method(self, *args, **kwargs)
+    return wrapper
 
 
 def now() -> str:
@@ -118,6 +129,7 @@ class Directory:
     def users(self) -> list[dict]:
         return self.store.list("users")
 
+    @atomic
     def create_user(self, body: dict, id_: str | None = None) -> dict:
         self._check_properties(body, USER_WRITABLE, USER_READ_ONLY)
         for prop in ("accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile"):
@@ -138,6 +150,7 @@ class Directory:
         doc["passwordProfile"] = {"forceChangePasswordNextSignIn": bool(profile.get("forceChangePasswordNextSignIn", True))}
         return self._put("users", doc)
 
+    @atomic
     def update_user(self, key: str, body: dict) -> dict:
         doc = self.user(key)
         self._check_properties(body, USER_WRITABLE, USER_READ_ONLY)
@@ -158,6 +171,7 @@ class Directory:
                 changed[prop] = value
         return self._put("users", changed)
 
+    @atomic
     def delete_user(self, key: str) -> None:
         doc = self.user(key)
         for group in self.store.list("groups"):
@@ -214,6 +228,7 @@ class Directory:
     def groups(self) -> list[dict]:
         return self.store.list("groups")
 
+    @atomic
     def create_group(self, body: dict, id_: str | None = None) -> dict:
         self._check_properties(body, GROUP_WRITABLE, {"id", "createdDateTime", "assignedLicenses"})
         for prop in ("displayName", "mailEnabled", "mailNickname", "securityEnabled"):
@@ -229,6 +244,7 @@ class Directory:
         doc.setdefault("visibility", None)
         return self._put("groups", doc)
 
+    @atomic
     def delete_group(self, key: str) -> None:
         doc = self.group(key)
         doc["deletedDateTime"] = now()
@@ -258,6 +274,7 @@ class Directory:
         group = self.group(key)
         return [found for found in map(self.directory_object, group.get("_members", [])) if found]
 
+    @atomic
     def add_member(self, key: str, ref: Any) -> None:
         group = self.group(key)
         member = self._object_from_ref(ref)
@@ -267,6 +284,7 @@ class Directory:
         group["_members"].append(member)
         self._put("groups", group)
 
+    @atomic
     def remove_member(self, key: str, member: str) -> None:
         group = self.group(key)
         if member not in group["_members"]:
@@ -345,6 +363,7 @@ class Directory:
         removed = [self._sku(sku_id)["skuId"] for sku_id in remove]
         return licences, removed
 
+    @atomic
     def assign_user_licence(self, key: str, body: Any) -> dict:
         """POST /users/{id}/assignLicense: Graph's checks in Graph's order, then one write (or none)."""
         user = self.user(key)
@@ -367,6 +386,7 @@ class Directory:
         user["_direct"] = list(direct.values())
         return self._put("users", user)
 
+    @atomic
     def assign_group_licence(self, key: str, body: Any) -> dict:
         """POST /groups/{id}/assignLicense: accepted; members who cannot get a unit show CountViolation."""
         group = self.group(key)

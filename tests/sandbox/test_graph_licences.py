@@ -141,3 +141,15 @@ def test_group_based_licences_reach_members(g, private):
     filtered = g.get("/users", params={"$filter": f"assignedLicenses/any(x:x/skuId eq {SALES_SKU})",
                                        "$select": "userPrincipalName"}).json()["value"]
     assert [u["userPrincipalName"] for u in filtered] == ["user0001@contoso.com"]
+
+
+def test_concurrent_assignments_never_oversubscribe(g):
+    from concurrent.futures import ThreadPoolExecutor
+
+    left = 3 - consumed(g, SALES_SKU)
+    upns = [f"user00{n}@contoso.com" for n in range(20, 28)]
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda upn: g.post(f"/users/{upn}/assignLicense", json=add(SALES_SKU)).status_code,
+                                 upns))
+    assert statuses.count(200) == left and statuses.count(400) == len(upns) - left
+    assert consumed(g, SALES_SKU) == 3
