@@ -469,12 +469,16 @@ class Directory:
                                  "displayName": f"Generated User {n:04d}", "usageLocation": "US"}, parts)
             for group in graph.get("groups", []):
                 members = [self.seed_id("user", upn) for upn in group.get("members", [])]
+                unknown = [upn for upn, id_ in zip(group.get("members", []), members) if self.store.get("users", id_) is None]
+                if unknown:
+                    raise ValueError(f"graph: groups: {group['displayName']}: unknown members {', '.join(unknown)}")
                 doc = {"id": group.get("id") or self.seed_id("group", group["mailNickname"]),
                        "displayName": group["displayName"], "mailNickname": group["mailNickname"],
                        "description": group.get("description"), "mailEnabled": False, "securityEnabled": True,
                        "groupTypes": [], "mail": None, "visibility": None, "createdDateTime": now(),
                        "_members": members,
-                       "_licenses": [{"disabledPlans": [], "skuId": parts[p]} for p in group.get("licenses", [])]}
+                       "_licenses": [{"disabledPlans": [], "skuId": _seed_sku(parts, p, group["displayName"])}
+                                     for p in group.get("licenses", [])]}
                 self.store.put("groups", doc["id"], doc)
 
     def seed_id(self, kind: str, name: str) -> str:
@@ -488,8 +492,14 @@ class Directory:
                    passwordProfile={"forceChangePasswordNextSignIn": False})
         doc.update({k: v for k, v in user.items() if k not in ("licenses", "id")})
         doc.update(id=user.get("id") or self.seed_id("user", upn), _upn=upn.lower(),
-                   _direct=[{"disabledPlans": [], "skuId": parts[p]} for p in user.get("licenses") or []])
+                   _direct=[{"disabledPlans": [], "skuId": _seed_sku(parts, p, upn)} for p in user.get("licenses") or []])
         self.store.put("users", doc["id"], doc)
+
+
+def _seed_sku(parts: dict[str, str], part_number: str, owner: str) -> str:
+    if part_number not in parts:
+        raise ValueError(f"graph: {owner}: unknown licence {part_number} (seeded skus: {', '.join(parts) or 'none'})")
+    return parts[part_number]
 
 
 def directory(ctx) -> Directory:

@@ -198,3 +198,13 @@ def test_service_principals_and_assignments():
     apps.update_grant(grant["id"], {"scope": "User.Read Mail.Read"})
     apps.delete_service_principal(client["id"])
     assert apps.assignments_to(resource["id"]) == [] and apps.grants() == []
+
+
+def test_seed_names_unknown_licences_and_members():
+    with pytest.raises(ValueError, match="unknown licence NOPE"):
+        Directory(Store(), TENANT).seed({"domains": ["contoso.com"]},
+                                        {"users": [{"userPrincipalName": "a@contoso.com", "licenses": ["NOPE"]}]})
+    with pytest.raises(ValueError, match="unknown members zed@contoso.com"):
+        Directory(Store(), TENANT).seed({"domains": ["contoso.com"]},
+                                        {"groups": [{"displayName": "G", "mailNickname": "g",
+                                                     "members": ["zed@contoso.com"]}]})
