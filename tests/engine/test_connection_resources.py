@@ -11,11 +11,6 @@ from tests.sandboxkit import start_sandbox
 
 pytestmark = [pytest.mark.engine, pytest.mark.sandbox]
 
-import sandbox.dataverse as _dataverse_service
-
-if getattr(_dataverse_service, "SERVICE", None) is None:  # until the sandbox's Dataverse routes are in the tree
-    pytest.skip("the sandbox serves no Dataverse yet", allow_module_level=True)
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "solutions" / "BcSalesIntegrationSample_1_0_0_0.zip"
 INTEGRATION_USER_ROLE = "6f960e32-a72b-e511-80d9-3863bb349780"

@@ -8,8 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from mscloud.connection import clients_for, connection
+from sandbox.seed import DEFAULT_SEED
 from solution_import.common import DataverseSetupError
 from solution_import.importjob import ImportFailed
 from solution_import.package import read_package
@@ -20,17 +22,13 @@ from tests.sandboxkit import start_sandbox
 
 pytestmark = pytest.mark.sandbox
 
-import sandbox.dataverse as _dataverse_service
-
-if getattr(_dataverse_service, "SERVICE", None) is None:  # until the sandbox's Dataverse routes are in the tree
-    pytest.skip("the sandbox serves no Dataverse yet", allow_module_level=True)
-
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 SAMPLE_10 = SOLUTIONS / "BcSalesIntegrationSample_1_0_0_0.zip"
 SAMPLE_11 = SOLUTIONS / "BcSalesIntegrationSample_1_1_0_0.zip"
 ADD_ON = SOLUTIONS / "BcSalesIntegrationSampleAddOn_1_0_0_0.zip"
 INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
 ADMIN_APP = "0c1c9a1e-6d1b-4a43-9a35-4f1d1f2b7c10"
+BULK = 1000
 
 
 class Cloud:
@@ -61,15 +59,20 @@ class Cloud:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    """One private sandbox for this module: these tests import and uninstall solutions."""
-    with start_sandbox(tmp_path_factory.mktemp("solution-import") / "data") as running:
+    """One private sandbox for this module (these tests import and uninstall solutions), with 1,000 extra users."""
+    base = tmp_path_factory.mktemp("solution-import")
+    seed = yaml.safe_load(DEFAULT_SEED.read_text())
+    seed["graph"]["generatedUsers"] = BULK
+    (base / "seed.yaml").write_text(yaml.safe_dump(seed))
+    with start_sandbox(base / "data", seed=base / "seed.yaml") as running:
         yield Cloud(running)
 
 
 def solution_props(cloud: Cloud, package: Path, **extra) -> dict:
     p = read_package(package)
-    return cloud.props(packagePath=p.path, packageSha256=p.sha256, uniqueName=p.unique_name, version=p.version,
-                       uninstallOnDelete=False, importTimeoutSeconds=60, **extra)
+    wanted = {"packagePath": p.path, "packageSha256": p.sha256, "uniqueName": p.unique_name, "version": p.version,
+              "uninstallOnDelete": False, "importTimeoutSeconds": 60, **extra}
+    return cloud.props(**wanted)
 
 
 def installed_version(cloud: Cloud, name: str):
@@ -140,6 +143,23 @@ def test_failed_import_names_the_component(cloud):
         IntegrationSolutionProvider().create(solution_props(cloud, ADD_ON))
     assert "\n" not in str(err.value)
     assert installed_version(cloud, "BcSalesIntegrationSampleAddOn") is None
+
+
+def test_import_timeout_is_a_clear_error(cloud):
+    with pytest.raises(DataverseSetupError, match="import still running after"):
+        IntegrationSolutionProvider().create(solution_props(cloud, ADD_ON, importTimeoutSeconds=0.001))
+
+
+def test_delete_leaves_the_solution_unless_asked_to_uninstall(cloud):
+    provider = IntegrationSolutionProvider()
+    outs = provider.create(solution_props(cloud, SAMPLE_11)).outs
+    cloud.reset()
+    provider.delete(outs["solutionId"], outs)
+    assert cloud.metrics()["writes"] == 0
+    assert installed_version(cloud, "BcSalesIntegrationSample") == "1.1.0.0"
+    provider.delete(outs["solutionId"], {**outs, "uninstallOnDelete": True})
+    assert installed_version(cloud, "BcSalesIntegrationSample") is None
+    assert provider.read(outs["solutionId"], outs).id == ""
 
 
 # ------------------------------------------------------------------ users
@@ -269,12 +289,7 @@ def test_unknown_role_says_how_it_was_looked_up(cloud, roles_installed):
 
 
 def test_a_thousand_members_fit_the_request_budget(cloud, roles_installed):
-    dataverse = cloud.dataverse
-    upns = [f"bulk{i:04d}@contoso.com" for i in range(1000)]
-    root = dataverse.list("businessunits", select=["businessunitid"], filter="_parentbusinessunitid_value eq null")
-    bind = f"/businessunits({root[0]['businessunitid']})"
-    dataverse.batch([{"method": "POST", "url": "systemusers", "body": {"domainname": u, "businessunitid@odata.bind": bind}}
-                     for u in upns], changeset=True)
+    upns = [f"user{n:04d}@contoso.com" for n in range(1, BULK + 1)]  # seeded: graph.generatedUsers
     provider = RoleAssignmentProvider()
     props = cloud.props(roleName="Product Availability User", roleId=None,
                         principals=[{"type": "user", "key": u} for u in upns], integrationPrincipal=None)
@@ -291,4 +306,3 @@ def test_a_thousand_members_fit_the_request_budget(cloud, roles_installed):
     assert len(read.outs["members"]) == 1000
     assert cloud.dataverse_requests() <= 3
     assert not provider.diff(created.id, read.outs, props).changes
-    provider.delete(created.id, created.outs)
