@@ -75,3 +75,12 @@ def test_access_mode_diff_sees_drift():
     news = {"userPrincipalName": "bc@contoso.com", "accessMode": 4}
     assert not provider.diff("id", {**news, "currentAccessMode": 4}, news).changes
     assert provider.diff("id", {**news, "currentAccessMode": 0}, news).changes
+
+
+def test_role_diff_with_unknown_inputs_during_preview_reports_a_change():
+    from pulumi.runtime.rpc import UNKNOWN
+    provider = RoleAssignmentProvider()
+    olds = {**BASE, "principals": [ANN], "members": [ANN]}
+    assert provider.diff("id", olds, {**BASE, "principals": UNKNOWN}).changes
+    assert provider.diff("id", olds, {**BASE, "principals": [{"type": "user", "key": "integration"}],
+                                      "integrationPrincipal": UNKNOWN}).changes
