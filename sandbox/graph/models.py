@@ -25,9 +25,11 @@ USER_DEFAULT = ("businessPhones", "displayName", "givenName", "id", "jobTitle", 
 USER_WRITABLE = {"accountEnabled", "displayName", "mailNickname", "userPrincipalName", "passwordProfile",
                  "givenName", "surname", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage",
                  "businessPhones", "usageLocation", "department", "companyName", "employeeId", "city",
-                 "country", "state", "streetAddress", "postalCode", "otherMails", "passwordPolicies"}
+                 "country", "state", "streetAddress", "postalCode", "otherMails", "passwordPolicies", "userType",
+                 "employeeType", "ageGroup", "faxNumber", "onPremisesImmutableId", "showInAddressList", "identities"}
 USER_READ_ONLY = {"id", "createdDateTime", "assignedLicenses", "licenseAssignmentStates", "assignedPlans",
-                  "deletedDateTime"}
+                  "deletedDateTime", "onPremisesSyncEnabled", "proxyAddresses", "creationType", "externalUserState",
+                  "lastPasswordChangeDateTime", "provisionedPlans", "signInActivity", "imAddresses"}
 GROUP_WRITABLE = {"displayName", "description", "mailNickname", "mailEnabled", "securityEnabled", "groupTypes",
                   "visibility", "isAssignableToRole", "members@odata.bind", "owners@odata.bind"}
 _USAGE_LOCATION = re.compile(r"[A-Z]{2}")
@@ -145,6 +147,7 @@ class Directory:
         doc.update(id=id_ or str(uuid.uuid4()), userPrincipalName=upn, _upn=upn.lower(),
                    createdDateTime=now(), _direct=[])
         doc.setdefault("businessPhones", [])
+        doc.setdefault("userType", "Member")
         for prop in USER_DEFAULT:
             doc.setdefault(prop, None)
         doc["passwordProfile"] = {"forceChangePasswordNextSignIn": bool(profile.get("forceChangePasswordNextSignIn", True))}
@@ -488,7 +491,7 @@ class Directory:
         upn = user["userPrincipalName"]
         nickname = upn.split("@")[0]
         doc = {k: None for k in USER_DEFAULT}
-        doc.update(businessPhones=[], accountEnabled=True, mailNickname=nickname, createdDateTime=now(),
+        doc.update(businessPhones=[], accountEnabled=True, mailNickname=nickname, createdDateTime=now(), userType="Member",
                    passwordProfile={"forceChangePasswordNextSignIn": False})
         doc.update({k: v for k, v in user.items() if k not in ("licenses", "id")})
         doc.update(id=user.get("id") or self.seed_id("user", upn), _upn=upn.lower(),

@@ -50,7 +50,10 @@ def shape(view: dict, fields: list[str] | None, default: Iterable[str] | None) -
     """One entity as served: the `$select`ed fields, else the type's default set (None: everything)."""
     if fields is None:
         return {k: v for k, v in view.items() if k in set(default)} if default is not None else view
-    return odata.select(view, fields, always=("id",))
+    shaped = odata.select(view, fields, always=("id",))
+    for name in fields:
+        shaped.setdefault(name, None)  # Graph answers a selected property without a value with null
+    return shaped
 
 
 def entity(ctx, view: dict, context: str, default: Iterable[str] | None = None,

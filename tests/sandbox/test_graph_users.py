@@ -133,3 +133,8 @@ def test_token_is_required(sandbox):
     wrong = graph(sandbox)
     wrong.headers["Authorization"] = "Bearer " + sandbox.admin_token(sandbox.endpoints["dataverse"] + "/.default")
     assert error_of(wrong.get("/users"), 401)["code"] == "InvalidAuthenticationToken"
+
+
+def test_selected_properties_without_a_value_are_null(g):
+    dan = g.get("/users/dan@contoso.com", params={"$select": "id,usageLocation,userType,jobTitle"}).json()
+    assert dan["usageLocation"] is None and dan["userType"] == "Member" and dan["jobTitle"] is None
