@@ -24,7 +24,7 @@ PROJECT_PARTS = ("provisioning", "mscloud", "solution_import", "solutions", "sta
 
 def copy_project(target):
     for part in PROJECT_PARTS:
-        shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("__pycache__", "src"))
+        shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("__pycache__", "src", ".venv"))
     project = (ROOT / "Pulumi.yaml").read_text().replace("virtualenv: .venv", f"virtualenv: {VENV}")
     (target / "Pulumi.yaml").write_text(project)
     return target
