@@ -117,6 +117,7 @@ def collection(model, table: Table, docs: list[dict], args, prefer: dict, base_u
             if name.strip() and name.split()[0] not in table.columns:
                 raise _no_property(name.split()[0], table)
         docs = odata.order_by(docs, args.get("$orderby"))
+        total = len(docs)
         top = odata.parse_top(args.get("$top"))
         if top is not None:
             docs = docs[:top]
@@ -139,8 +140,13 @@ def collection(model, table: Table, docs: list[dict], args, prefer: dict, base_u
     annotations = "odata.include-annotations" in prefer
     if annotations:
         applied.append(f'odata.include-annotations="{prefer["odata.include-annotations"]}"')
-    body = {"@odata.context": context_url,
-            "value": [shape(model, table, doc, fields, annotations, expand) for doc in page]}
+    body = {"@odata.context": context_url}
+    count = (args.get("$count") or "").lower()
+    if count not in ("", "true", "false"):
+        raise errors.bad_request(f"Invalid value '{args.get('$count')}' for $count query option found.")
+    if count == "true":   # Dataverse caps the count at 5000
+        body["@odata.count"] = min(total, MAX_PAGE_SIZE)
+    body["value"] = [shape(model, table, doc, fields, annotations, expand) for doc in page]
     if token:
         query = [(k, v) for k, v in args.items(multi=True) if k != "$skiptoken"] + [("$skiptoken", token)]
         body["@odata.nextLink"] = f"{base_url}?{urlencode(query)}"

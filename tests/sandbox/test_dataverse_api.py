@@ -344,3 +344,32 @@ def test_service_protection_429_is_dataverses(start_sandbox, tmp_path):
     assert response.status_code == 429 and float(response.headers["Retry-After"]) > 0
     assert response.json()["error"] == {
         "code": "0x80072322", "message": "Number of requests exceeded the limit of 6000 over time window of 300 seconds."}
+
+
+def test_filters_expand_lookup_and_count(dv):
+    starts = dv.get("systemusers?$select=domainname&$filter=startswith(domainname,'ANN') and isdisabled ne true").json()
+    assert [u["domainname"] for u in starts["value"]] == ["ann@contoso.com"]
+    apps = dv.get("systemusers?$select=applicationid&$filter=applicationid ne null&$count=true").json()
+    assert apps["@odata.count"] == len(apps["value"]) >= 1
+    role = dv.get("roles?$filter=name eq 'Salesperson'&$select=name"
+                  "&$expand=businessunitid($select=name)").json()["value"][0]
+    assert role["businessunitid"]["name"] == "contoso"
+
+
+def test_unchanged_patch_writes_nothing(dv):
+    carla = user_id(dv, "carla@contoso.com")
+    dv.running.reset_metrics()
+    assert dv.patch(f"systemusers({carla})", json={"isdisabled": False}).status_code == 204
+    assert dv.running.metrics()["writes"] == 0
+    assert dv.patch(f"systemusers({carla})", json={"nosuch": 1}).json()["error"]["code"] == "0x80060888"
+
+
+def test_import_job_id_chosen_by_the_client(dv):
+    job_id = str(uuid.uuid4())
+    started = dv.post("ImportSolutionAsync", json={"CustomizationFile": package("BcSalesIntegrationSampleAddOn_1_0_0_0"),
+                                                   "ImportJobId": job_id})
+    assert started.json()["ImportJobKey"] == job_id
+    early = dv.get(f"importjobs({job_id})?$select=progress,completedon").json()
+    assert early["completedon"] is None and early["progress"] < 100
+    wait_for(dv, started.json()["AsyncOperationId"])
+    assert dv.get(f"importjobs({job_id})?$select=progress").json()["progress"] == 100
