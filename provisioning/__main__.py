@@ -20,6 +20,7 @@ from mscloud.connection import connection  # noqa: E402
 from provisioning import settings as settings_module  # noqa: E402
 from provisioning.couplings import SalespersonCouplings  # noqa: E402
 from provisioning.dataverse_connection import DataverseConnection, DataverseConnectionArgs  # noqa: E402
+from provisioning.identity import IntegrationIdentity  # noqa: E402
 from provisioning.licenses import LicenseAssignment  # noqa: E402
 
 SANDBOX_DIR_ENV = "BCSI_SANDBOX_DIR"
@@ -42,24 +43,24 @@ def stack_connection(settings) -> dict:
     return connection(settings.cloud, settings.tenant_id, sandbox_dir)
 
 
-def integration_identity(settings):
-    """(integration principal, app id, integration user UPN) as Inputs; mode `manage` creates them with azuread."""
-    identity = settings.identity
-    user = identity.user.user_principal_name if identity.user else None
-    if identity.mode == "existing":
-        app_id = identity.app.app_id if identity.app else None
-        return settings.integration_principal, app_id, user
-    from provisioning.identity import IntegrationIdentity  # azuread is imported only when the stack manages identity
+def integration_identity(settings) -> tuple[IntegrationIdentity, object, object, str | None]:
+    """(identity component, integration principal, app id or None, integration user UPN or None).
 
-    created = IntegrationIdentity("integration", identity)
-    return created.principal, getattr(created, "app_id", None), user
+    Mode `manage` creates the user/app with azuread; `existing` declares nothing and passes the names through.
+    """
+    identity = IntegrationIdentity("integration", settings.identity, project_dir=PROJECT_DIR)
+    app_id = identity.app_id if settings.identity.app is not None else None
+    user = settings.identity.user.user_principal_name if settings.identity.user else None
+    return identity, identity.integration_principal, app_id, user
 
 
-def license_assignments(settings, conn: dict) -> dict[str, LicenseAssignment]:
+def license_assignments(settings, conn: dict, identity) -> dict[str, LicenseAssignment]:
+    """One LicenseAssignment per SKU; after the identity, so a managed integration user exists first."""
+    after = pulumi.ResourceOptions(depends_on=[identity])
     return {
         sku: LicenseAssignment(
             f"license-{sku.lower()}", connection=conn, sku_part_number=sku, users=entry.users,
-            groups=entry.groups, disabled_plans=entry.disabled_plans)
+            groups=entry.groups, disabled_plans=entry.disabled_plans, opts=after)
         for sku, entry in sorted(settings.licenses.items())
     }
 
@@ -67,8 +68,8 @@ def license_assignments(settings, conn: dict) -> dict[str, LicenseAssignment]:
 def main() -> None:
     settings = load_settings()
     conn = stack_connection(settings)
-    principal, app_id, integration_user = integration_identity(settings)
-    licenses = license_assignments(settings, conn)
+    identity, principal, app_id, integration_user = integration_identity(settings)
+    licenses = license_assignments(settings, conn, identity)
 
     # Sandbox: "" lets each provider take the org URL from endpoints.json, so state does not pin the sandbox's
     # port (None would not do: the engine drops None-valued inputs).
@@ -102,6 +103,8 @@ def main() -> None:
         **{sku: res.members for sku, res in licenses.items()}).apply(
             lambda members: {sku: sorted(m or []) for sku, m in members.items()}) if licenses else {})
     pulumi.export("couplings", couplings_output)
+    if identity.client_secret is not None:   # for the BC side's connection setup; stays a Pulumi secret
+        pulumi.export("integrationClientSecret", identity.client_secret)
 
 
 main()

@@ -68,7 +68,7 @@ def test_sandbox_stack_up_preview_change_and_no_change_up(tmp_path, start_sandbo
 
     edit_stack(project, change)
     preview = stack.run("preview", "--diff").stdout
-    assert summary(preview) == {"to update": 2, "unchanged": 8}, preview
+    assert summary(preview) == {"to update": 2, "unchanged": 9}, preview
     updates = [line for line in preview.splitlines() if line.lstrip().startswith("~ pulumi-python:dynamic/bcsi:")]
     assert sorted(u.split("bcsi:")[1].split(":")[0] for u in updates) == ["LicenseAssignment", "RoleAssignment"], preview
     assert re.search(r"-\s+\[2\]: \"carla@contoso.com\"", preview), preview          # licence: carla removed

@@ -14,6 +14,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 MAIN = ROOT / "provisioning" / "__main__.py"
 DYNAMIC = "pulumi-python:dynamic/bcsi:"
+MANAGED_APP = "11111111-2222-4333-8444-555555555555"
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -23,11 +24,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         inputs = dict(args.inputs)
         outs = dict(inputs)
-        if args.typ.endswith("RoleAssignment"):
+        if args.typ == DYNAMIC + "RoleAssignment":
             integration = inputs.get("integrationPrincipal")
             outs["members"] = [integration if p["key"] == "integration" else p for p in inputs["principals"]]
         if args.typ.endswith("LicenseAssignment"):
             outs["members"] = inputs["users"]
+        if args.typ == "azuread:index/application:Application":
+            outs["clientId"] = MANAGED_APP
         if args.typ.endswith("SalespersonCouplings"):
             outs["couplings"] = [{"code": c, "salesUser": u} for c, u in inputs["salespersons"].items()]
         self.resources[args.name] = (args.typ, inputs)
@@ -37,14 +40,13 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return {}
 
 
-@pytest.fixture
-def program(monkeypatch, tmp_path):
-    stack = yaml.safe_load((ROOT / "stacks" / "Pulumi.sandbox.yaml").read_text())["config"]
+def run_program(monkeypatch, tmp_path, stack_name: str):
+    stack = yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack_name}.yaml").read_text())["config"]
     config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in stack.items()}
     monkeypatch.setenv("BCSI_SANDBOX_DIR", str(tmp_path))
     pulumi.runtime.set_all_config(config)
     mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="bc-sales-integration", stack="sandbox", preview=False)
+    pulumi.runtime.set_mocks(mocks, project="bc-sales-integration", stack=stack_name, preview=False)
     outputs = {}
 
     @pulumi.runtime.test
@@ -56,9 +58,14 @@ def program(monkeypatch, tmp_path):
 
     try:
         run()
-        yield mocks, outputs
     finally:
         pulumi.runtime.set_all_config({})
+    return mocks, outputs
+
+
+@pytest.fixture
+def program(monkeypatch, tmp_path):
+    return run_program(monkeypatch, tmp_path, "sandbox")
 
 
 def test_declares_licences_connection_and_couplings(program):
@@ -66,7 +73,7 @@ def test_declares_licences_connection_and_couplings(program):
     types = sorted(t.removeprefix(DYNAMIC) for t, _ in mocks.resources.values())
     assert types == sorted(["LicenseAssignment", "IntegrationSolution", "ApplicationUser", "IntegrationUserAccess",
                             "RoleAssignment", "RoleAssignment", "RoleAssignment", "SalespersonCouplings",
-                            "bcsi:index:DataverseConnection"])
+                            "bcsi:index:DataverseConnection", "bcsi:identity:IntegrationIdentity"])
     _, sales = mocks.resources["license-dyn365_enterprise_sales"]
     assert sales["users"] == ["ann@contoso.com", "bob@contoso.com", "carla@contoso.com"]
     assert sales["connection"]["cloud"] == "sandbox" and "secret" not in json.dumps(sales["connection"]).lower()
@@ -86,3 +93,15 @@ def test_stack_outputs_are_the_contract(program):
     }
     assert outputs["licenseAssignments"] == {"DYN365_ENTERPRISE_SALES": ["ann@contoso.com", "bob@contoso.com", "carla@contoso.com"]}
     assert sorted(c["code"] for c in outputs["couplings"]) == ["AH", "BK"]
+
+
+def test_managed_identity_feeds_the_application_user_and_the_integration_role(monkeypatch, tmp_path):
+    mocks, outputs = run_program(monkeypatch, tmp_path, "dev")
+    types = {t for t, _ in mocks.resources.values()}
+    assert {"azuread:index/user:User", "azuread:index/application:Application"} <= types
+    _, app_user = mocks.resources["dataverse-application-user"]
+    assert app_user["appId"] == MANAGED_APP
+    _, admin_role = mocks.resources["dataverse-role-integration-administrator"]
+    assert admin_role["integrationPrincipal"] == {"type": "application", "key": MANAGED_APP}
+    assert app_user["environmentUrl"] == "https://contoso-dev.crm.dynamics.com"
+    assert outputs["integrationPrincipal"] == MANAGED_APP
