@@ -73,8 +73,10 @@ def _count(n: int, noun: str) -> str:
 
 
 def _register_subcommands():
+    from provisioning.plan_command import plan
     from sandbox.cli import sandbox
 
+    main.add_command(plan)
     main.add_command(sandbox)
 
 

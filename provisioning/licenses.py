@@ -146,6 +146,17 @@ def member_diff(olds: dict, news: dict) -> dynamic.DiffResult:
     return dynamic.DiffResult(changes=changed, replaces=[], delete_before_replace=False)
 
 
+def change_summary(olds: dict, news: dict) -> str:
+    """`SKU: +added, -removed` for the preview (the engine shows the `users` input change itself as well)."""
+    live = olds.get("members") if olds.get("members") is not None else olds.get("users")
+    before, after = set(normalize_users(live)), set(normalize_users(news.get("users")))
+    groups_before, groups_after = set(olds.get("groups") or []), set(news.get("groups") or [])
+    parts = [f"+{u}" for u in sorted(after - before)] + [f"-{u}" for u in sorted(before - after)]
+    parts += [f"+group {g}" for g in sorted(groups_after - groups_before)]
+    parts += [f"-group {g}" for g in sorted(groups_before - groups_after)]
+    return f"licence {news.get('skuPartNumber')}: {', '.join(parts) or 'settings changed (plans or usage location)'}"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Graph work
 
@@ -224,6 +235,16 @@ class _Graph:
                             {"addLicenses": [{"skuId": sku_id, "disabledPlans": disabled}], "removeLicenses": []})
 
 
+def license_graph(connection: dict, sku_part_number: str) -> _Graph:
+    """The provider's own Graph reads for one SKU, outside an engine run: `bcsi plan` compares with exactly these."""
+    return _Graph({"connection": connection, "skuPartNumber": sku_part_number})
+
+
+def group_holds(group: dict, sku_id: str) -> bool:
+    """Whether a group (as `_Graph.groups` returns it) has the SKU assigned."""
+    return _group_holds(group, sku_id)
+
+
 def _group_holds(group: dict, sku_id: str) -> bool:
     return any(str(a.get("skuId", "")).lower() == sku_id.lower() for a in group.get("assignedLicenses") or ())
 
@@ -241,7 +262,10 @@ class LicenseAssignmentProvider(dynamic.ResourceProvider):
         return dynamic.CheckResult(news, [])
 
     def diff(self, _id, olds, news):
-        return member_diff(olds, news)
+        result = member_diff(olds, news)
+        if result.changes and not result.replaces:
+            pulumi.log.info(change_summary(olds, news))
+        return result
 
     def create(self, props):
         outs = self._apply(props, managed=[], old_groups=[])

@@ -1,0 +1,256 @@
+"""`bcsi plan`: the permission changes an `up` would make, read live from the tenant and Dataverse.
+
+Each part compares with the same reads and set rules as the resource that applies it, so plan and
+`pulumi preview` agree: roles reuse solution_import.roles (the RoleAssignment owns the whole holder set, so every
+extra holder is a revoke), licences reuse provisioning.licenses (only holders the stack assigned before are
+revoked: they come from the stack output `licenseAssignments`), the app registration (mode `manage`) is compared
+with what provisioning.identity declares. Read-only: nothing here writes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from mscloud.connection import clients_for, connection
+from provisioning.dataverse_connection import role_principals
+from provisioning.identity import (BUSINESS_CENTRAL_API_READWRITE_ALL, BUSINESS_CENTRAL_APP_ID,
+                                   DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION, FEDERATED_AUDIENCE)
+from provisioning.licenses import LicenseError, find_sku, group_holds, license_graph, normalize_users, user_changes
+from solution_import.common import DataverseSetupError, quote
+from solution_import.members import INTEGRATION, classify, member_changes, normalise
+from solution_import.roles import fixed_role_id, read_holders, resolve_role
+
+SANDBOX_DIR_ENV = "BCSI_SANDBOX_DIR"
+# What the stack's app asks for and consents to (provisioning/identity.py): (resource app, permission id, type, name).
+APP_PERMISSIONS = (
+    (DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION, "Scope", "Dynamics CRM user_impersonation (delegated)"),
+    (BUSINESS_CENTRAL_APP_ID, BUSINESS_CENTRAL_API_READWRITE_ALL, "Role",
+     "Dynamics 365 Business Central API.ReadWrite.All (application)"),
+)
+STACK_SECRET_NAME = "bcsi integration"   # the ApplicationPassword's display name in provisioning/identity.py
+
+
+@dataclass(frozen=True, order=True)
+class Change:
+    """One grant or revoke (CONTRACT §4); ordered so output groups by principal."""
+
+    principal: str
+    kind: str
+    target: str
+    action: str
+    scope: str
+
+    def as_json(self) -> dict:
+        data = asdict(self)
+        return {key: data[key] for key in ("action", "kind", "principal", "target", "scope")}
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    changes: tuple[Change, ...]
+
+    def as_json(self) -> dict:
+        return {"stack": self.stack, "changes": [c.as_json() for c in self.changes]}
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Connecting
+
+
+def stack_connection(settings, project_dir: str | Path) -> dict:
+    """The same secret-free connection the program builds (the sandbox through $BCSI_SANDBOX_DIR)."""
+    sandbox_dir = None
+    if settings.cloud == "sandbox":
+        sandbox_dir = os.environ.get(SANDBOX_DIR_ENV) or str(Path(project_dir) / ".sandbox")
+    return connection(settings.cloud, settings.tenant_id, sandbox_dir)
+
+
+def previous_outputs(project_dir: str | Path, stack: str) -> dict:
+    """`pulumi stack output --json` of the stack, or {} when there is no engine, backend or stack yet.
+
+    Only licence revokes need it: a LicenseAssignment removes only users it assigned before.
+    """
+    pulumi = shutil.which("pulumi")
+    if not pulumi:
+        return {}
+    env = {**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"}
+    try:
+        proc = subprocess.run([pulumi, "stack", "output", "--json", "--stack", stack, "--non-interactive"],
+                              cwd=project_dir, env=env, capture_output=True, text=True, timeout=120)
+        value = json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else {}
+    except (OSError, subprocess.SubprocessError, json.JSONDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def make_plan(settings, stack: str, conn: dict, outputs: dict | None = None) -> Plan:
+    """Reads the live state and returns every grant and revoke, sorted by principal."""
+    clients = clients_for(conn)
+    tenant = settings.tenant_id or clients.cloud.tenant_id or ""
+    changes: list[Change] = []
+    integration = settings.integration_principal
+    if settings.identity.mode == "manage" and settings.identity.app is not None:
+        app_plan, app_id = app_changes(clients.graph, settings, tenant)
+        changes += app_plan
+        integration = app_id
+    changes += license_changes(clients.graph, conn, settings, (outputs or {}).get("licenseAssignments"), tenant)
+    if settings.roles:
+        dataverse = clients.dataverse(settings.dataverse_url)
+        changes += role_changes(dataverse, settings.roles, integration, dataverse.org_url)
+    return Plan(stack, tuple(sorted(set(changes))))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dataverse roles (solution_import.roles.RoleAssignment)
+
+
+def principal_name(p: dict) -> str:
+    return p["key"]
+
+
+def role_changes(dataverse, roles: dict, integration: str | None, scope: str) -> list[Change]:
+    """Per role: desired holders against live ones; a role not imported yet has no holders (all grants)."""
+    stands_for = classify(integration) if integration else {"type": "application", "key": INTEGRATION}
+    changes = []
+    for role, members in sorted(roles.items()):
+        desired = normalise(role_principals(members), stands_for)
+        try:
+            role_id = resolve_role(dataverse, role, fixed_role_id(role))
+            live = [{"type": t, "key": k} for t, k in sorted(read_holders(dataverse, role_id))]
+        except DataverseSetupError:
+            live = []
+        diff = member_changes(live, desired)
+        changes += [Change(principal_name(p), "role", role, "grant", scope) for p in diff.added]
+        changes += [Change(principal_name(p), "role", role, "revoke", scope) for p in diff.removed]
+    return changes
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Licences (provisioning.licenses.LicenseAssignment)
+
+
+def license_changes(graph, conn: dict, settings, previous: dict | None, tenant: str) -> list[Change]:
+    """Per SKU: users to add; users the stack assigned before and no longer lists are revoked; groups to add."""
+    if not settings.licenses:
+        return []
+    skus = graph.list("/subscribedSkus")
+    previous = previous if isinstance(previous, dict) else {}
+    changes = []
+    for part_number, entry in sorted(settings.licenses.items()):
+        desired = normalize_users(entry.users)
+        try:
+            sku = find_sku(skus, part_number)
+        except LicenseError:   # no subscription yet: everything configured is new
+            changes += [Change(u, "license", part_number, "grant", tenant) for u in desired]
+            changes += [Change(f"group:{g}", "license", part_number, "grant", tenant) for g in entry.groups]
+            continue
+        reader = license_graph(conn, part_number)
+        sku_id = str(sku["skuId"])
+        direct, _inherited = reader.holders(sku_id)
+        managed = previous.get(part_number) if isinstance(previous.get(part_number), list) else []
+        add, remove = user_changes(desired, direct, managed)
+        changes += [Change(u, "license", part_number, "grant", tenant) for u in add]
+        changes += [Change(u, "license", part_number, "revoke", tenant) for u in remove]
+        if entry.groups:
+            try:
+                groups = reader.groups(entry.groups)
+            except LicenseError:
+                groups = {}
+            changes += [Change(f"group:{name}", "license", part_number, "grant", tenant)
+                        for name in entry.groups if name not in groups or not group_holds(groups[name], sku_id)]
+    return changes
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The app registration (provisioning.identity, mode manage)
+
+
+def app_changes(graph, settings, tenant: str) -> tuple[list[Change], str | None]:
+    """Permissions requested and consented, and the stack's credential; returns (changes, the app's id or None)."""
+    app_settings = settings.identity.app
+    found = graph.list("/applications", params={
+        "$filter": f"displayName eq {quote(app_settings.display_name)}",
+        "$select": "id,appId,displayName,requiredResourceAccess,passwordCredentials,keyCredentials"})
+    if not found:
+        who = f"app '{app_settings.display_name}' (new)"
+        changes = [Change(who, "api-permission", name, "grant", tenant) for *_, name in APP_PERMISSIONS]
+        changes.append(Change(who, "credential", credential_target(app_settings), "grant", tenant))
+        return changes, None
+    app = found[0]
+    app_id = str(app["appId"]).lower()
+    requested = {(str(r.get("resourceAppId")).lower(), str(a.get("id")).lower())
+                 for r in app.get("requiredResourceAccess") or () for a in r.get("resourceAccess") or ()}
+    consented = consented_permissions(graph, app_id)
+    changes = [Change(app_id, "api-permission", name, "grant", tenant)
+               for resource, perm, _type, name in APP_PERMISSIONS
+               if (resource, perm) not in requested or (resource, perm) not in consented]
+    wanted = {(resource, perm) for resource, perm, *_ in APP_PERMISSIONS}
+    changes += [Change(app_id, "api-permission", f"{resource}/{perm} (requested)", "revoke", tenant)
+                for resource, perm in sorted(requested - wanted)]
+    if not has_stack_credential(graph, app, app_settings):
+        changes.append(Change(app_id, "credential", credential_target(app_settings), "grant", tenant))
+    return changes, app_id
+
+
+def consented_permissions(graph, app_id: str) -> set[tuple[str, str]]:
+    """(resource app id, permission id) pairs with admin consent: app role assignments and delegated grants."""
+    own = graph.list("/servicePrincipals", params={"$filter": f"appId eq {quote(app_id)}", "$select": "id,appId"})
+    if not own:
+        return set()
+    sp_id = own[0]["id"]
+    resources = graph.list("/servicePrincipals", params={
+        "$filter": f"appId in ({quote(DYNAMICS_CRM_APP_ID)},{quote(BUSINESS_CENTRAL_APP_ID)})",
+        "$select": "id,appId"})
+    app_of = {str(r["id"]).lower(): str(r["appId"]).lower() for r in resources}
+    consented = set()
+    for assignment in graph.list(f"/servicePrincipals/{sp_id}/appRoleAssignments"):
+        resource = app_of.get(str(assignment.get("resourceId")).lower())
+        if resource:
+            consented.add((resource, str(assignment.get("appRoleId")).lower()))
+    for grant in graph.list("/oauth2PermissionGrants", params={"$filter": f"clientId eq {quote(sp_id)}"}):
+        resource = app_of.get(str(grant.get("resourceId")).lower())
+        if resource == DYNAMICS_CRM_APP_ID and "user_impersonation" in str(grant.get("scope") or "").split():
+            consented.add((resource, DYNAMICS_CRM_USER_IMPERSONATION))
+    return consented
+
+
+def credential_target(app_settings) -> str:
+    if app_settings.credential == "secret":
+        return f"client secret '{STACK_SECRET_NAME}' ({app_settings.secret_expiry_days or 180} days)"
+    if app_settings.credential == "certificate":
+        return f"certificate {app_settings.certificate_path}"
+    federated = app_settings.federated
+    return f"federated credential {federated.subject} ({federated.issuer})" if federated else "federated credential"
+
+
+def has_stack_credential(graph, app: dict, app_settings, now: datetime | None = None) -> bool:
+    """Whether the app holds a current credential of the configured kind (an expired one is as good as none)."""
+    now = now or datetime.now(timezone.utc)
+    if app_settings.credential == "secret":
+        return any(c.get("displayName") == STACK_SECRET_NAME and not expired(c.get("endDateTime"), now)
+                   for c in app.get("passwordCredentials") or ())
+    if app_settings.credential == "certificate":
+        return any(not expired(c.get("endDateTime"), now) for c in app.get("keyCredentials") or ())
+    federated = app_settings.federated
+    creds = graph.list(f"/applications/{app['id']}/federatedIdentityCredentials")
+    return any(c.get("issuer") == federated.issuer and c.get("subject") == federated.subject
+               and FEDERATED_AUDIENCE in (c.get("audiences") or ()) for c in creds)
+
+
+def expired(end: str | None, now: datetime) -> bool:
+    if not end:
+        return False
+    try:
+        when = datetime.fromisoformat(str(end).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return when.astimezone(timezone.utc) <= now

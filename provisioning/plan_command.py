@@ -1,0 +1,76 @@
+"""The `bcsi plan` command: settings -> live reads -> the permission changes, exit 0 (none) / 2 (changes) / 1 (error)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+
+@click.command()
+@click.option("--stack", "-s", required=True, metavar="STACK", help="Stack name: reads stacks/Pulumi.STACK.yaml.")
+@click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True,
+              help="table for a terminal, markdown for a pull-request comment, json for tools (CONTRACT §4).")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="The project root (where Pulumi.yaml is).")
+def plan(stack: str, fmt: str, project_dir: Path):
+    """Show the permission changes an `up` of STACK would make, read live from the tenant and Dataverse.
+
+    \b
+    Compares the stack's bcsi:roles, bcsi:licenses and (identity mode manage) the app
+    registration's API permissions and credential with what Entra ID and Dataverse hold now.
+    Every grant and revoke is listed per principal (UPN, or app id for application users).
+    A role or SKU that does not exist yet makes all its configured holders grants. Role
+    holders not in the settings are revokes (the stack owns each configured role's holder
+    set); licence holders are revoked only if the stack assigned them before (stack output
+    licenseAssignments, read with `pulumi stack output` when the engine is on PATH).
+
+    \b
+    Signs in like the program: the sandbox through $BCSI_SANDBOX_DIR (default .sandbox/),
+    real tenants with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET /
+    AZURE_CLIENT_CERTIFICATE_PATH / AZURE_FEDERATED_TOKEN_FILE. Reads only.
+
+    Exit 0: no change; 2: changes; 1: error (one line on stderr).
+    """
+    from provisioning.settings import SettingsError, load_stack
+
+    try:
+        settings = load_stack(project_dir, stack)
+    except SettingsError as error:
+        for line in error.lines:
+            click.echo(line, err=True)
+        sys.exit(EXIT_ERROR)
+    try:
+        result = _plan(settings, stack, project_dir)
+    except Exception as error:  # noqa: BLE001 - every failure is one line, never a traceback
+        click.echo(f"bcsi plan: {_one_line(error)}", err=True)
+        sys.exit(EXIT_ERROR)
+    _print(result, fmt)
+    sys.exit(EXIT_CHANGES if result.changes else EXIT_NO_CHANGES)
+
+
+def _plan(settings, stack: str, project_dir: Path):
+    from provisioning.plan import make_plan, previous_outputs, stack_connection
+
+    outputs = previous_outputs(project_dir, stack) if settings.licenses else {}
+    return make_plan(settings, stack, stack_connection(settings, project_dir), outputs)
+
+
+def _print(result, fmt: str) -> None:
+    from provisioning.plan_render import print_table, render
+
+    if fmt == "table":
+        from rich.console import Console
+
+        piped = not sys.stdout.isatty()   # a log or a file: wide enough for app ids and org URLs on one line
+        print_table(result, Console(highlight=False, width=160 if piped else None))
+    else:
+        click.echo(render(result, fmt), nl=False)
+
+
+def _one_line(error: Exception) -> str:
+    """The error's own text (mscloud errors carry no secrets), first line only, with its kind when it has none."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return text or type(error).__name__
