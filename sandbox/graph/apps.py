@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from sandbox.app import ServiceError
 
 from .errors import bad_request, invalid_value, not_found, read_only, unknown_property
-from .models import atomic, now, public
+from .models import TenantModel, atomic, now, public
 
 APP_WRITABLE = {"displayName", "description", "signInAudience", "requiredResourceAccess", "identifierUris", "web",
                 "api", "appRoles", "keyCredentials", "notes", "tags", "publicClient", "spa", "info",
@@ -62,23 +62,8 @@ def _assignment_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes + secrets.token_bytes(16)).decode().rstrip("=")
 
 
-class Apps:
+class Apps(TenantModel):
     """Applications, service principals, app role assignments and oauth2 permission grants."""
-
-    def __init__(self, store, tenant_id: str, on_write: Callable[[], None] | None = None):
-        self.store = store
-        self.tenant_id = tenant_id
-        self.on_write = on_write or (lambda: None)
-
-    def _put(self, kind: str, doc: dict) -> dict:
-        if self.store.get(kind, doc["id"]) != doc:
-            self.store.put(kind, doc["id"], doc)
-            self.on_write()
-        return doc
-
-    def _delete(self, kind: str, id_: str) -> None:
-        if self.store.delete(kind, id_):
-            self.on_write()
 
     def _check_properties(self, body: Any, writable: set[str], readonly: set[str]) -> None:
         if not isinstance(body, dict):

@@ -86,15 +86,14 @@ class LicenceState:
         return any(s["skuId"] == sku_id and s["state"] == "Active" for s in self.states.get(user_id, []))
 
 
-class Directory:
-    """Users, groups, SKUs and licences of the sandbox tenant, with Graph's rules."""
+class TenantModel:
+    """Shared by the Graph models: persistence that counts a write only when a document really changes."""
 
     def __init__(self, store, tenant_id: str, on_write: Callable[[], None] | None = None):
         self.store = store
         self.tenant_id = tenant_id
         self.on_write = on_write or (lambda: None)
 
-    # -- persistence -----------------------------------------------------------------------------
     def _put(self, kind: str, doc: dict) -> dict:
         if self.store.get(kind, doc["id"]) != doc:
             self.store.put(kind, doc["id"], doc)
@@ -104,6 +103,10 @@ class Directory:
     def _delete(self, kind: str, id_: str) -> None:
         if self.store.delete(kind, id_):
             self.on_write()
+
+
+class Directory(TenantModel):
+    """Users, groups, SKUs and licences of the sandbox tenant, with Graph's rules."""
 
     # -- tenant ------------------------------------------------------------------------------------
     def organization(self) -> dict:
