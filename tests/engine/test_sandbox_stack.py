@@ -67,12 +67,14 @@ def test_sandbox_stack_up_preview_change_and_no_change_up(tmp_path, start_sandbo
         config["bcsi:licenses"][SALES]["users"].remove("carla@contoso.com")
 
     edit_stack(project, change)
-    preview = stack.run("preview", "--diff").stdout
+    previewed = stack.run("preview", "--diff")
+    preview = previewed.stdout + previewed.stderr   # --diff writes diagnostics to stderr
     assert summary(preview) == {"to update": 2, "unchanged": 9}, preview
     updates = [line for line in preview.splitlines() if line.lstrip().startswith("~ pulumi-python:dynamic/bcsi:")]
     assert sorted(u.split("bcsi:")[1].split(":")[0] for u in updates) == ["LicenseAssignment", "RoleAssignment"], preview
     assert re.search(r"-\s+\[2\]: \"carla@contoso.com\"", preview), preview          # licence: carla removed
     assert re.search(r"\+\s+\[\d\]: \{[^}]*carla@contoso.com", preview, re.S), preview  # role: carla added
+    assert f"licence {SALES}: -carla@contoso.com" in preview, preview
 
     cloud.reset_metrics()
     stack.run("up", "--yes", "--skip-preview")

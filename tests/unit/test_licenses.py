@@ -88,3 +88,9 @@ def test_failure_report_names_users_and_graphs_message_and_says_the_next_run_con
     assert "eve@contoso.com: gone" in text
     assert "3 other change(s) were applied" in text and "next run" in text
     assert "\n" not in text
+
+
+def test_change_summary_names_added_and_removed_users_and_groups():
+    olds = {"skuPartNumber": "S", "users": ["a@x.com"], "members": ["a@x.com", "b@x.com"], "groups": ["G1"]}
+    news = {"skuPartNumber": "S", "users": ["a@x.com", "c@x.com"], "groups": ["G2"]}
+    assert lic.change_summary(olds, news) == "licence S: +c@x.com, -b@x.com, +group G2, -group G1"
