@@ -137,3 +137,24 @@ def test_unknown_sku_or_plan_is_one_clear_error(cloud):
         cloud.provider.create(cloud.props("NOPE", ["ann@contoso.com"]))
     with pytest.raises(LicenseError, match="disabledPlans X not in the SKU"):
         cloud.provider.create(cloud.props(SALES, ["ann@contoso.com"], disabled=["X"]))
+
+
+def test_throttled_and_unavailable_items_are_retried_until_every_user_holds_the_licence(tmp_path):
+    """Graph answers some $batch items 429/503 (with Retry-After): the client resends only those items."""
+    seed = yaml.safe_load((ROOT / "sandbox" / "seeds" / "default.yaml").read_text())
+    seed["graph"]["generatedUsers"] = 40
+    for sku in seed["graph"]["skus"]:
+        sku["prepaidUnits"] = 100
+    seed_file = tmp_path / "seed.yaml"
+    seed_file.write_text(yaml.safe_dump(seed))
+    running = start_sandbox(tmp_path / "data", seed=seed_file, faults="429=0.2,503=0.05,seed=7")
+    try:
+        faulty = Cloud.__new__(Cloud)
+        faulty.running, faulty.provider = running, LicenseAssignmentProvider()
+        faulty.conn = connection("sandbox", sandbox_dir=running.data_dir)
+        users = [f"user{i:04d}@contoso.com" for i in range(1, 41)]
+        created = faulty.provider.create(faulty.props(SALES, users))
+        assert created.outs["members"] == users
+        assert faulty.provider.read(created.id, created.outs).outs["members"] == users
+    finally:
+        running.stop()
