@@ -1,6 +1,7 @@
 """IntegrationIdentity against Pulumi's own mocks: the exact azuread inputs, secrets kept secret, nothing in mode existing."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pulumi
@@ -62,6 +63,8 @@ class Recorder(pulumi.runtime.Mocks):
 def declare(identity: IdentitySettings, project_dir: Path = Path(".")) -> tuple[Recorder, dict]:
     """Declare the component under mocks; returns the recorder and the resolved outputs (and their secretness)."""
     mocks = Recorder()
+    # Pulumi's mocks run on the thread's current event loop; an earlier asyncio.run() may have cleared it.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_mocks(mocks, preview=False)
     seen: dict = {}
 
