@@ -474,7 +474,6 @@ class _Validator:
     # -- sections ---------------------------------------------------------------------------------------------
 
     def settings(self) -> Settings | None:
-        v = self.values
         cloud = self.cloud()
         tenant_id = self.tenant_id(cloud)
         dataverse_url = self.dataverse_url(cloud)
@@ -490,7 +489,6 @@ class _Validator:
         self.cross_checks(identity, policy, licenses)
         if self.p.lines or cloud is None or identity is None:
             return None
-        del v
         return Settings(
             source=self.p.source, cloud=cloud, identity=identity, tenant_id=tenant_id,
             dataverse_url=dataverse_url, business_central=business_central,
@@ -923,10 +921,9 @@ def is_domain(value: Any) -> bool:
 def _is_https_url(value: str) -> bool:
     try:
         parts = urlsplit(value)
-        port = parts.port  # raises ValueError on a bad port
+        parts.port  # raises ValueError on a bad port
     except ValueError:
         return False
-    del port
     return (parts.scheme == "https" and bool(parts.hostname) and not parts.query and not parts.fragment
             and " " not in value and "@" not in parts.netloc)
 
