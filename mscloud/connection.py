@@ -7,6 +7,7 @@ msal token caches) are kept per process, so one engine run fetches each token on
 from __future__ import annotations
 
 import functools
+import threading
 from pathlib import Path
 
 from mscloud import connect
@@ -30,7 +31,11 @@ def clients_for(conn: dict):
     if conn["cloud"] == "sandbox":
         endpoints = Path(sandbox_dir or ".sandbox") / "endpoints.json"
         stamp = endpoints.stat().st_mtime_ns if endpoints.exists() else None
-    return _clients(conn["cloud"], conn.get("tenantId"), sandbox_dir, stamp)
+    with _BUILD_LOCK:   # the engine calls providers from several threads: one set of clients (and tokens) per process
+        return _clients(conn["cloud"], conn.get("tenantId"), sandbox_dir, stamp)
+
+
+_BUILD_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=16)
