@@ -10,11 +10,15 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from pulumi import RunError
+
 from sandbox.dataverse import solution_package
 
 
-class PackageError(Exception):
-    """A missing, unreadable or malformed solution package; the message is one line for the user."""
+class PackageError(RunError):
+    """A missing, unreadable or malformed solution package; the message is one line for the user.
+
+    A RunError, so a Pulumi program that declares the resource stops with this line and no traceback."""
 
 
 @dataclass(frozen=True)

@@ -104,3 +104,18 @@ def test_connection_resources_through_the_engine(tmp_path, running):
     assert dataverse.list("systemusers", select=["systemuserid"], filter=f"applicationid eq {app}") == []
     integration = dataverse.list("systemusers", select=["accessmode"], filter="domainname eq 'bcintegration@contoso.com'")
     assert integration[0]["accessmode"] == 0
+
+
+def test_a_missing_package_stops_the_preview_with_one_line(tmp_path, running):
+    project = python_project(tmp_path / "proj", "connection", PROGRAM)
+    stack = Stack(project, "sandbox", tmp_path / "state")
+    stack.init()
+    stack.run("config", "set", "sandboxDir", str(running.data_dir))
+    stack.run("config", "set", "dataverseUrl", running.endpoints["dataverse"])
+    stack.run("config", "set", "package", str(tmp_path / "missing.zip"))
+    stack.run("config", "set", "--path", "members[0]", "integration")
+    preview = stack.run("preview", check=False)
+    assert preview.returncode != 0
+    output = preview.stdout + preview.stderr
+    assert f"solution package not found: {tmp_path / 'missing.zip'}" in output
+    assert "Traceback" not in output
