@@ -20,6 +20,7 @@ except ImportError:  # the rules themselves need no CrossGuard
 ROLE_ASSIGNMENT = "pulumi-python:dynamic/bcsi:RoleAssignment"
 LICENSE_ASSIGNMENT = "pulumi-python:dynamic/bcsi:LicenseAssignment"
 INTEGRATION_USER_ACCESS = "pulumi-python:dynamic/bcsi:IntegrationUserAccess"
+CREDENTIAL_WINDOW = "pulumi-python:dynamic/bcsi:CredentialWindow"
 APPLICATION_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"
 SERVICE_PRINCIPAL_PASSWORD = "azuread:index/servicePrincipalPassword:ServicePrincipalPassword"
 APPLICATION_CERTIFICATE = "azuread:index/applicationCertificate:ApplicationCertificate"
@@ -65,6 +66,9 @@ def principal_key(entry: Any) -> tuple[str, str]:
         key = str(entry or "").strip()
         kind = "user" if "@" in key else "application"
     return kind, key
+
+
+_PENDING = object()
 
 
 def _known(read, default=None):
@@ -183,17 +187,26 @@ def _owner(props: Mapping[str, Any]) -> str:
 def credential_max_lifetime(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any],
                             now: datetime | None = None) -> list[str]:
     """Long-lived app credentials are the usual way in after a leak: cap their lifetime."""
+    limit = int(config.get("maxCredentialDays") or 0)
+    if resource_type == CREDENTIAL_WINDOW:  # the program's secret validity window: its `days` is known at preview
+        days = _known(lambda: props.get("days"))
+        if days is None or float(days) <= limit:
+            return []
+        return [f"client secret validity window of {float(days):.0f} days: the maximum is {limit} days"]
     if resource_type not in PASSWORDS + CERTIFICATES:
         return []
-    limit = int(config.get("maxCredentialDays") or 0)
+    dates = {field: _known(lambda: props.get(field), _PENDING) for field in ("startDate", "endDate", "endDateRelative")}
+    if _PENDING in dates.values():
+        raise NotApplicable("the end date is computed by another resource and known only at `up`: checked then "
+                            "(a CredentialWindow's days are checked now)")
     what = "client secret" if resource_type in PASSWORDS else "certificate"
-    start = _timestamp(props["startDate"]) if props.get("startDate") else (now or datetime.now(timezone.utc))
-    if props.get("endDate"):
-        days = (_timestamp(props["endDate"]) - start).total_seconds() / 86400
-        how = f"endDate {props.get('endDate')}"
-    elif props.get("endDateRelative"):
-        days = go_duration(str(props["endDateRelative"])).total_seconds() / 86400
-        how = f"endDateRelative {props.get('endDateRelative')}"
+    start = _timestamp(dates["startDate"]) if dates["startDate"] else (now or datetime.now(timezone.utc))
+    if dates["endDate"]:
+        days = (_timestamp(dates["endDate"]) - start).total_seconds() / 86400
+        how = f"endDate {dates['endDate']}"
+    elif dates["endDateRelative"]:
+        days = go_duration(str(dates["endDateRelative"])).total_seconds() / 86400
+        how = f"endDateRelative {dates['endDateRelative']}"
     elif resource_type in PASSWORDS:
         days, how = ENTRA_DEFAULT_SECRET_DAYS, "no end date (Entra ID default: 2 years)"
     else:

@@ -221,3 +221,16 @@ def test_pack_wiring_reports_messages_skips_and_bad_settings(monkeypatch):
     stack = _Args(resources=[type("R", (), {"resource_type": rules.ROLE_ASSIGNMENT, "props": role("Integration User")})])
     by_name["product-availability-users-present"].validate(stack, seen.append)
     assert seen and seen[0].startswith("role 'Product Availability User' has no principals")
+
+
+def test_credential_window_and_dates_known_only_at_up():
+    from pulumi_policy.proxy import unknown_checking_proxy
+    from pulumi.runtime.rpc import UNKNOWN
+
+    assert rules.credential_max_lifetime(rules.CREDENTIAL_WINDOW, {"days": 180}, CONFIG) == []
+    assert rules.credential_max_lifetime(rules.CREDENTIAL_WINDOW, {"days": 365}, CONFIG) == [
+        "client secret validity window of 365 days: the maximum is 180 days"]
+    assert rules.credential_max_lifetime(rules.CREDENTIAL_WINDOW, unknown_checking_proxy({"days": UNKNOWN}), CONFIG) == []
+    pending = unknown_checking_proxy({"applicationId": UNKNOWN, "startDate": UNKNOWN, "endDate": UNKNOWN})
+    with pytest.raises(rules.NotApplicable, match="known only at `up`"):
+        rules.credential_max_lifetime(rules.APPLICATION_PASSWORD, pending, CONFIG)
