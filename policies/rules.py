@@ -221,7 +221,7 @@ def credential_max_lifetime(resource_type: str, props: Mapping[str, Any], config
 
 def prod_no_client_secrets(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     """A secret can be copied; prod authenticates with a certificate or workload identity federation."""
-    if resource_type not in PASSWORDS or config.get("environmentKind") != "prod":
+    if resource_type not in PASSWORDS + (CREDENTIAL_WINDOW,) or config.get("environmentKind") != "prod":
         return []
     return [f"client secret for {_owner(props)} in a prod stack: use a certificate or a federated identity "
             f"credential instead"]
