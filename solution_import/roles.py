@@ -57,9 +57,14 @@ def _holder_principal(row: dict) -> tuple[str, str] | None:
     return None
 
 
+def holder_rows(dataverse, role_id: str, fields=()) -> list[dict]:
+    """Every holder of the role as systemuser rows (the holder fields plus `fields`), in one paged query."""
+    return dataverse.list(f"roles({role_id})/systemuserroles_association", select=_HOLDER_FIELDS + list(fields))
+
+
 def read_holders(dataverse, role_id: str) -> dict[tuple[str, str], str]:
     """Every holder of the role as {(type, key): systemuserid}, in one paged query."""
-    rows = dataverse.list(f"roles({role_id})/systemuserroles_association", select=_HOLDER_FIELDS)
+    rows = holder_rows(dataverse, role_id)
     holders = {}
     for row in rows:
         key = _holder_principal(row)
@@ -159,13 +164,16 @@ class RoleAssignmentProvider(ResourceProvider):
         return UpdateResult(outs=converge(news))
 
     def delete(self, id_, props):
-        """Removes the principals this resource assigned (those still holding the role)."""
+        """Removes the principals this resource manages (its desired set) that still hold the role.
+
+        Holders added out of band and seen only by a refresh are left alone: deleting the resource gives
+        up management of the role, it does not empty it."""
         dataverse = dataverse_for(props)
         try:
             holders = read_holders(dataverse, id_)
         except NotFound:
             return
-        managed = {as_key(p) for p in (props.get("members") or [])}
+        managed = {as_key(p) for p in desired_members(props)}
         removed = [{"type": t, "key": k} for t, k in sorted(managed & set(holders))]
         apply_changes(dataverse, id_, MemberChanges([], removed), holders)
 

@@ -264,8 +264,8 @@ def test_role_assignment_lifecycle_writes_only_the_difference(cloud, roles_insta
     assert CARLA in drifted.outs["members"]
     assert provider.diff(created.id, drifted.outs, changed).changes
 
-    provider.delete(created.id, updated.outs)
-    assert holders(cloud, INTEGRATION_USER) == ["carla@contoso.com"]  # only what it managed is removed
+    provider.delete(created.id, drifted.outs)
+    assert holders(cloud, INTEGRATION_USER) == ["carla@contoso.com"]  # only what it manages is removed
 
 
 def test_unknown_principal_changes_nothing(cloud, roles_installed):
