@@ -72,3 +72,11 @@ def test_concurrent_puts_are_all_kept():
     for t in threads:
         t.join()
     assert len(store.list("k")) == 800
+
+
+def test_view_and_count_do_not_copy():
+    store = Store()
+    store.put("k", "a", {"id": "a", "n": [1]})
+    assert store.count("k") == 1 and store.count("none") == 0
+    assert store.view("k") == [{"id": "a", "n": [1]}]
+    assert store.view("k")[0] is store.view("k")[0]
