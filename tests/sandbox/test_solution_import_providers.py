@@ -306,3 +306,15 @@ def test_a_thousand_members_fit_the_request_budget(cloud, roles_installed):
     assert len(read.outs["members"]) == 1000
     assert cloud.dataverse_requests() <= 3
     assert not provider.diff(created.id, read.outs, props).changes
+
+
+def test_import_and_roles_converge_under_throttling(tmp_path):
+    """429s and 503s (with Retry-After) on Dataverse routes: the HTTP core retries, the providers still converge."""
+    with start_sandbox(tmp_path / "data", faults="429=0.2,503=0.05,seed=7") as running:
+        throttled = Cloud(running)
+        IntegrationSolutionProvider().create(solution_props(throttled, SAMPLE_11))
+        provider = RoleAssignmentProvider()
+        props = {**role_props(throttled, [ANN, BOB, CARLA]), "integrationPrincipal": None}
+        created = provider.create(props)
+        assert provider.read(created.id, created.outs).outs["members"] == [ANN, BOB, CARLA]
+        assert holders(throttled, INTEGRATION_USER) == ["ann@contoso.com", "bob@contoso.com", "carla@contoso.com"]
