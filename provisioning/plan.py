@@ -80,7 +80,7 @@ def previous_outputs(project_dir: str | Path, stack: str) -> dict:
     Only licence revokes need it: a LicenseAssignment removes only users it assigned before.
     """
     pulumi = shutil.which("pulumi")
-    if not pulumi:
+    if not pulumi or not (Path(project_dir) / "Pulumi.yaml").exists():
         return {}
     env = {**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"}
     try:

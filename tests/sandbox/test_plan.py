@@ -1,0 +1,208 @@
+"""`bcsi plan` against a sandbox over real HTTPS: all grants before anything exists, no change (within the request
+budget, tokens included) after the resources converged at N = 1,000, drift as grants and revokes, and the app
+registration of identity mode `manage`. Nothing is patched: the CLI runs as a subprocess, reads go over the wire.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from mscloud.connection import clients_for, connection
+from provisioning.dataverse_connection import role_principals
+from provisioning.plan import make_plan
+from provisioning.settings import load_stack, parse
+from solution_import.members import classify
+from solution_import.package import read_package
+from solution_import.roles import RoleAssignmentProvider
+from solution_import.solution import IntegrationSolutionProvider
+from solution_import.users import ApplicationUserProvider
+from tests.sandboxkit import ROOT, start_sandbox
+
+pytestmark = pytest.mark.sandbox
+
+N = 1000
+SALES = "DYN365_ENTERPRISE_SALES"
+APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
+SAMPLE = "solutions/BcSalesIntegrationSample_1_0_0_0.zip"
+BULK = [f"user{i:04d}@contoso.com" for i in range(1, N + 1)]
+BCSI = str(ROOT / ".venv" / "bin" / "bcsi")
+
+
+def stack_config(licence_users, pau) -> dict:
+    return {
+        "bcsi:cloud": "sandbox",
+        "bcsi:identity": {"mode": "existing", "user": {"userPrincipalName": "bcintegration@contoso.com"},
+                          "app": {"appId": APP}},
+        "bcsi:licenses": {SALES: {"users": list(licence_users)}},
+        "bcsi:roles": {"Integration Administrator": ["integration"],
+                       "Integration User": ["integration", "ann@contoso.com"],
+                       "Product Availability User": list(pau)},
+        "bcsi:solution": {"path": SAMPLE},
+    }
+
+
+class Cloud:
+    def __init__(self, running, project):
+        self.running, self.project = running, project
+        self.conn = connection("sandbox", sandbox_dir=running.data_dir)
+        self.url = running.endpoints["dataverse"]
+
+    def write_stack(self, name: str, config: dict) -> None:
+        (self.project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
+
+    def plan(self, name: str, fmt: str = "json") -> subprocess.CompletedProcess:
+        env = {**os.environ, "BCSI_SANDBOX_DIR": str(self.running.data_dir)}
+        return subprocess.run([BCSI, "plan", "--stack", name, "--format", fmt, "--project-dir", str(self.project)],
+                              env=env, capture_output=True, text=True, timeout=300)
+
+    def converge(self, name: str) -> None:
+        """Apply the stack's Dataverse side with the resources' own providers (what `up` runs); the licences of
+        the 1,000 users are seeded (assigning them through the sandbox takes minutes, see tests/sandbox/test_licenses.py)."""
+        settings = load_stack(self.project, name)
+        common = {"connection": self.conn, "environmentUrl": self.url}
+        package = read_package(self.project / SAMPLE)
+        IntegrationSolutionProvider().create({
+            **common, "packagePath": package.path, "packageSha256": package.sha256, "uniqueName": package.unique_name,
+            "version": package.version, "uninstallOnDelete": False, "importTimeoutSeconds": 60})
+        ApplicationUserProvider().create({**common, "appId": APP})
+        for role, members in settings.roles.items():
+            RoleAssignmentProvider().create({**common, "roleName": role, "roleId": None if role.startswith("Product")
+                                             else _fixed(role), "principals": role_principals(members),
+                                             "integrationPrincipal": classify(APP)})
+
+
+def _fixed(role):
+    from solution_import.roles import fixed_role_id
+    return fixed_role_id(role)
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory):
+    """A private sandbox with 1,000 more users holding a Sales licence, and a project dir for plan's stacks."""
+    base = tmp_path_factory.mktemp("plan")
+    seed = yaml.safe_load((ROOT / "sandbox" / "seeds" / "default.yaml").read_text())
+    seed["graph"]["users"] += [{"userPrincipalName": u, "displayName": u, "usageLocation": "US", "licenses": [SALES]}
+                               for u in BULK]
+    seed["dataverse"]["orgs"][0]["users"] += [{"domainname": u, "roles": []} for u in BULK]
+    for sku in seed["graph"]["skus"]:
+        if sku["skuPartNumber"] == SALES:
+            sku["prepaidUnits"] = N + 50
+    (base / "seed.yaml").write_text(yaml.safe_dump(seed))
+    project = base / "project"
+    (project / "stacks").mkdir(parents=True)
+    (project / "solutions").mkdir()
+    shutil.copy(ROOT / SAMPLE, project / SAMPLE)
+    running = start_sandbox(base / "data", seed=base / "seed.yaml")
+    try:
+        yield Cloud(running, project)
+    finally:
+        running.stop()
+
+
+def changes_of(proc) -> list[tuple]:
+    assert proc.returncode in (0, 2), proc.stderr
+    return sorted((c["action"], c["kind"], c["principal"], c["target"]) for c in json.loads(proc.stdout)["changes"])
+
+
+def test_before_the_solution_exists_every_configured_holder_is_a_grant(cloud):
+    cloud.write_stack("small", stack_config(["ann@contoso.com", *BULK], ["ann@contoso.com", "bob@contoso.com"]))
+    proc = cloud.plan("small")
+    assert proc.returncode == 2, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["stack"] == "small"
+    assert changes_of(proc) == sorted([
+        ("grant", "license", "ann@contoso.com", SALES),
+        ("grant", "role", APP, "Integration Administrator"),
+        ("grant", "role", APP, "Integration User"),
+        ("grant", "role", "ann@contoso.com", "Integration User"),
+        ("grant", "role", "ann@contoso.com", "Product Availability User"),
+        ("grant", "role", "bob@contoso.com", "Product Availability User"),
+    ])
+    scopes = {c["kind"]: c["scope"] for c in data["changes"]}
+    assert scopes == {"license": cloud.running.endpoints["tenant_id"], "role": cloud.url}
+
+
+def test_no_change_at_1000_users_within_15_requests_tokens_included(cloud):
+    cloud.write_stack("bulk", stack_config(BULK, BULK))
+    cloud.converge("bulk")
+    cloud.running.reset_metrics()
+    proc = cloud.plan("bulk")
+    metrics = cloud.running.metrics()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout) == {"stack": "bulk", "changes": []}
+    assert metrics["total"] <= 15, metrics["requests"]
+    assert metrics["writes"] == 0
+    table = cloud.plan("bulk", "table")
+    assert table.returncode == 0 and "no changes" in table.stdout
+
+
+def test_drift_and_settings_changes_show_as_grants_and_revokes(cloud):
+    cloud.write_stack("bulk", stack_config(BULK, BULK))
+    dataverse = clients_for(cloud.conn).dataverse(cloud.url)
+    carla = dataverse.list("systemusers", select=["systemuserid"], filter="domainname eq 'carla@contoso.com'")[0]
+    pau = dataverse.list("roles", select=["roleid"], filter="name eq 'Product Availability User'")[0]
+    dataverse.associate("systemusers", carla["systemuserid"], "systemuserroles_association", "roles", pau["roleid"])
+    graph = clients_for(cloud.conn).graph
+    sku_id = next(s["skuId"] for s in graph.list("/subscribedSkus") if s["skuPartNumber"] == SALES)
+    graph.post("/users/user0002@contoso.com/assignLicense", {"addLicenses": [], "removeLicenses": [sku_id]})
+    # settings: user0001 loses Product Availability User and the licence
+    cloud.write_stack("bulk", stack_config(BULK[1:], BULK[1:]))
+    proc = cloud.plan("bulk")
+    assert proc.returncode == 2
+    assert changes_of(proc) == sorted([
+        ("revoke", "role", "carla@contoso.com", "Product Availability User"),   # a holder the settings do not list
+        ("revoke", "role", "user0001@contoso.com", "Product Availability User"),
+        ("grant", "license", "user0002@contoso.com", SALES),                     # drift: removed outside the stack
+    ])  # user0001's licence: no previous stack outputs here, so the stack did not assign it (see next test)
+
+    settings = load_stack(cloud.project, "bulk")
+    plan = make_plan(settings, "bulk", cloud.conn, {"licenseAssignments": {SALES: BULK}})
+    assert ("revoke", "license", "user0001@contoso.com", SALES) in [
+        (c.action, c.kind, c.principal, c.target) for c in plan.changes]
+    markdown = cloud.plan("bulk", "markdown")
+    assert markdown.returncode == 2
+    assert markdown.stdout.splitlines()[0] == "**bcsi plan — stack bulk: 1 grant, 2 revokes**"
+
+
+def test_managed_app_registration_permissions_and_credential(cloud):
+    """Identity mode manage: the app found by display name; its permissions and secret become grants until present."""
+    config = stack_config([], [])
+    config["bcsi:identity"] = {"mode": "manage", "app": {"displayName": "Business Central - Sales integration",
+                                                          "credential": "secret", "secretExpiryDays": 30}}
+    config["bcsi:roles"] = {"Integration Administrator": ["integration"]}
+    del config["bcsi:licenses"]
+    settings = parse(config, "stacks/Pulumi.manage.yaml")
+    graph = clients_for(cloud.conn).graph
+    got = {(c.action, c.kind, c.principal, c.target) for c in make_plan(settings, "manage", cloud.conn).changes}
+    assert got == {
+        ("grant", "api-permission", APP, "Dynamics CRM user_impersonation (delegated)"),
+        ("grant", "api-permission", APP, "Dynamics 365 Business Central API.ReadWrite.All (application)"),
+        ("grant", "credential", APP, "client secret 'bcsi integration' (30 days)"),
+    }   # the app user already holds Integration Administrator (converged above)
+
+    app = graph.list("/applications", params={"$filter": f"appId eq '{APP}'"})[0]
+    graph.patch(f"/applications/{app['id']}", {"requiredResourceAccess": [
+        {"resourceAppId": "00000007-0000-0000-c000-000000000000",
+         "resourceAccess": [{"id": "78ce3f0f-a1ce-49c2-8cde-64b5c0896db4", "type": "Scope"}]},
+        {"resourceAppId": "996def3d-b36c-4153-8607-a6fd3c01b89f",
+         "resourceAccess": [{"id": "a42b0b75-311e-488d-b67e-8fe84f924341", "type": "Role"}]},
+        {"resourceAppId": "00000003-0000-0000-c000-000000000000",
+         "resourceAccess": [{"id": "df021288-bdef-4463-88db-98f22de89214", "type": "Role"}]}]})
+    graph.post(f"/applications/{app['id']}/addPassword", {"passwordCredential": {"displayName": "bcsi integration"}})
+    sps = {s["appId"]: s["id"] for s in graph.list("/servicePrincipals", params={"$select": "id,appId"})}
+    own = sps[APP]
+    graph.post("/oauth2PermissionGrants", {"clientId": own, "consentType": "AllPrincipals",
+                                           "resourceId": sps["00000007-0000-0000-c000-000000000000"],
+                                           "scope": "user_impersonation"})
+    got = {(c.action, c.kind, c.principal, c.target) for c in make_plan(settings, "manage", cloud.conn).changes}
+    # The BC app role is requested but not consented: the sandbox's BC service principal gives API.ReadWrite.All a
+    # generated id, not Microsoft's a42b0b75-..., so consent to the real id cannot be made here.
+    assert got == {
+        ("grant", "api-permission", APP, "Dynamics 365 Business Central API.ReadWrite.All (application)"),
+        ("revoke", "api-permission", APP,
+         "00000003-0000-0000-c000-000000000000/df021288-bdef-4463-88db-98f22de89214 (requested)")}
