@@ -6,6 +6,12 @@ import socket
 
 import pytest
 import requests
+from werkzeug.test import Client
+
+from sandbox.app import (EXPIRED, MISSING_TOKEN, WRONG_AUDIENCE, App, FaultSpec, Route, Service, ServiceError,
+                         json_response)
+from sandbox.identity.tokens import SigningKey
+from sandbox.store import Store
 
 pytestmark = pytest.mark.sandbox
 
@@ -135,3 +141,123 @@ def test_reset_fault_does_not_apply_the_request(start_sandbox, tmp_path):
         session.post(running.endpoints["graph"] + "/users", json=body, headers={"Authorization": f"Bearer {token}"})
     metrics = running.metrics()
     assert metrics["total"] == 1 and metrics["writes"] == 0
+
+
+# -- the app pipeline in-process (WSGI, no sockets): routing, token check, metrics, dispatch, faults --
+TENANT = "7d3f6a52-1c4e-4b7a-9d2e-5a8b1c0e4f21"
+KEY = SigningKey()
+
+
+def token(aud="https://things.example", tid=TENANT, lifetime=60):
+    now = int(time.time())
+    return KEY.issue({"aud": aud, "tid": tid, "iat": now, "nbf": now, "exp": now + lifetime, "appid": "a"})
+
+
+def build_app(faults=None):
+    def get_thing(ctx, key):
+        doc = ctx.store.get("things", key)
+        if doc is None:
+            raise ServiceError(404, "NotFound", f"no thing {key}", headers={"x-why": "missing"})
+        return json_response(doc)
+
+    def put_thing(ctx, key):
+        ctx.store.put("things", key, ctx.request.get_json())
+        ctx.count_write()
+        return json_response(None, 204)
+
+    def batch(ctx):
+        parts = [ctx.dispatch(p["method"], p["url"], {"Content-Type": "application/json"},
+                              None if p.get("body") is None else json.dumps(p["body"]))
+                 for p in ctx.request.get_json()]
+        return json_response([r.status_code for r in parts])
+
+    def boom(ctx):
+        raise RuntimeError("bug")
+
+    service = Service(
+        name="things",
+        routes=[Route("GET", "/t/things/<key>", get_thing), Route("PUT", "/t/things/<key>", put_thing),
+                Route("POST", "/t/$batch", batch), Route("GET", "/t/boom", boom)],
+        audience=lambda ctx: "https://things.example",
+        error=lambda ctx, status, code, message: json_response({"error": {"code": code, "message": message}}, status),
+        unauthorized=lambda ctx, reason: json_response({"reason": reason}, 401),
+        faults=True, prefix="/t/", not_found_code="NoSuchSegment")
+    app = App(Store(), [service], TENANT, KEY.verify, faults=faults)
+    return app, Client(app)
+
+
+def auth(tok=None):
+    return {"Authorization": f"Bearer {tok or token()}"}
+
+
+def test_routes_metrics_and_writes():
+    app, client = build_app()
+    assert client.put("/t/things/a", json={"id": "a"}, headers=auth()).status_code == 204
+    assert client.get("/t/things/a", headers=auth()).json == {"id": "a"}
+    missing = client.get("/t/things/b", headers=auth())
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "NotFound"
+    assert missing.headers["x-why"] == "missing" and missing.headers["request-id"]
+    snapshot = app.metrics.snapshot()
+    assert snapshot == {"total": 3, "requests": {"PUT /t/things/{key}": 1, "GET /t/things/{key}": 2},
+                        "writes": 1, "writes_by_route": {"PUT /t/things/{key}": 1}}
+
+
+def test_batch_parts_are_not_requests_but_writes_count():
+    app, client = build_app()
+    parts = [{"method": "PUT", "url": "/t/things/x", "body": {"id": "x"}}, {"method": "GET", "url": "/t/things/x"},
+             {"method": "GET", "url": "/t/things/nope"}]
+    assert client.post("/t/$batch", json=parts, headers=auth()).json == [204, 200, 404]
+    snapshot = app.metrics.snapshot()
+    assert snapshot["total"] == 1 and snapshot["requests"] == {"POST /t/$batch": 1}
+    assert snapshot["writes_by_route"] == {"PUT /t/things/{key}": 1}
+
+
+@pytest.mark.parametrize("headers, reason", [
+    ({}, MISSING_TOKEN),
+    ({"Authorization": "Basic abc"}, MISSING_TOKEN),
+    (auth(token(aud="https://other.example")), WRONG_AUDIENCE),
+    (auth(token(lifetime=-120)), EXPIRED),
+])
+def test_token_failures_use_the_services_unauthorized(headers, reason):
+    _, client = build_app()
+    response = client.get("/t/things/a", headers=headers)
+    assert response.status_code == 401 and response.json == {"reason": reason}
+
+
+def test_foreign_signature_and_tenant_rejected():
+    _, client = build_app()
+    other = SigningKey()
+    now = int(time.time())
+    forged = other.issue({"aud": "https://things.example", "tid": TENANT, "iat": now, "nbf": now, "exp": now + 60})
+    assert client.get("/t/things/a", headers=auth(forged)).json == {"reason": "invalid_signature"}
+    assert client.get("/t/things/a", headers=auth(token(tid="00000000-0000-0000-0000-000000000000"))).json == {
+        "reason": "wrong_tenant"}
+
+
+def test_unmatched_paths_and_handler_bugs():
+    _, client = build_app()
+    inside = client.get("/t/nothing/here", headers=auth())
+    assert inside.status_code == 404 and inside.json["error"]["code"] == "NoSuchSegment"
+    assert client.delete("/t/things/a", headers=auth()).status_code == 405
+    assert client.get("/elsewhere").status_code == 404
+    bug = client.get("/t/boom", headers=auth())
+    assert bug.status_code == 500 and bug.json["error"]["code"] == "InternalServerError"
+
+
+def test_faults_follow_the_seed_and_carry_retry_after():
+    def run():
+        _, client = build_app(FaultSpec.parse("429=0.3,503=0.2,seed=11"))
+        return [client.get("/t/things/a", headers=auth()) for _ in range(40)]
+
+    first, second = run(), run()
+    assert [r.status_code for r in first] == [r.status_code for r in second]
+    throttled = [r for r in first if r.status_code == 429]
+    assert throttled and all(r.headers["Retry-After"] == "1" for r in throttled)
+    assert throttled[0].json["error"]["code"] == "TooManyRequests"
+    assert any(r.status_code == 503 for r in first) and any(r.status_code == 404 for r in first)
+
+
+@pytest.mark.parametrize("spec", ["418=0.1", "429=2", "429=0.6,503=0.6", "seed=x", "429"])
+def test_bad_fault_specs(spec):
+    with pytest.raises(ValueError):
+        FaultSpec.parse(spec)
