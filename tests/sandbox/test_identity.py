@@ -13,13 +13,23 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sandbox.ca import self_signed_cert
-from tests.sandboxkit import VerifiedSession
+from tests.sandboxkit import start_sandbox
 
 pytestmark = pytest.mark.sandbox
 
 GRAPH = "https://graph.microsoft.com/.default"
 BC = "https://api.businesscentral.dynamics.com/.default"
 INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
+
+
+@pytest.fixture(scope="module")
+def private(tmp_path_factory):
+    """A sandbox of this module's own for tests that add credentials or change settings (the shared one stays as seeded)."""
+    running = start_sandbox(tmp_path_factory.mktemp("identity") / "data")
+    try:
+        yield running
+    finally:
+        running.stop()
 
 
 def claims_of(token: str) -> dict:
@@ -109,25 +119,25 @@ def _certificate():
     return key, key_pem, cert
 
 
-def test_certificate_credential_with_msal_sha1_and_sha256_thumbprints(sandbox):
+def test_certificate_credential_with_msal_sha1_and_sha256_thumbprints(private):
     key, key_pem, cert = _certificate()
     cert_pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    added = sandbox.session().post(f"/_sandbox/apps/{INTEGRATION_APP}/credentials",
+    added = private.session().post(f"/_sandbox/apps/{INTEGRATION_APP}/credentials",
                                    json={"keyCredential": {"certificate": cert_pem}})
     assert added.status_code == 201
     sha1 = cert.fingerprint(hashes.SHA1()).hex()
-    app = sandbox.msal_app(INTEGRATION_APP, {"private_key": key_pem, "thumbprint": sha1})
+    app = private.msal_app(INTEGRATION_APP, {"private_key": key_pem, "thumbprint": sha1})
     result = app.acquire_token_for_client([GRAPH])
     assert "access_token" in result, result.get("error_description")
     assert claims_of(result["access_token"])["appidacr"] == "2"
     # a PS256 assertion with x5t#S256, as msal sends when it knows the certificate
     der = cert.public_bytes(serialization.Encoding.DER)
-    token_endpoint = sandbox.endpoints["authority"] + "/oauth2/v2.0/token"
+    token_endpoint = private.endpoints["authority"] + "/oauth2/v2.0/token"
     now = int(time.time())
     assertion = jwt.encode({"aud": token_endpoint, "iss": INTEGRATION_APP, "sub": INTEGRATION_APP, "exp": now + 300,
                             "iat": now, "nbf": now, "jti": str(uuid.uuid4())}, key, algorithm="PS256",
                            headers={"x5t#S256": base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")})
-    response = token_request(sandbox, client_id=INTEGRATION_APP, client_secret=None,
+    response = token_request(private, client_id=INTEGRATION_APP, client_secret=None,
                              client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                              client_assertion=assertion)
     assert response.status_code == 200, response.text
@@ -136,17 +146,17 @@ def test_certificate_credential_with_msal_sha1_and_sha256_thumbprints(sandbox):
     forged = jwt.encode({"aud": token_endpoint, "iss": INTEGRATION_APP, "sub": INTEGRATION_APP, "exp": now + 300},
                         other, algorithm="PS256",
                         headers={"x5t#S256": base64.urlsafe_b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")})
-    response = token_request(sandbox, client_id=INTEGRATION_APP, client_secret=None,
+    response = token_request(private, client_id=INTEGRATION_APP, client_secret=None,
                              client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
                              client_assertion=forged)
     assert_aad_error(response, 401, "invalid_client", 700027)
 
 
-def test_federated_credential(sandbox):
+def test_federated_credential(private):
     issuer = "https://token.actions.githubusercontent.example"
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True) | {"kid": "k1", "use": "sig"}
-    session = sandbox.session()
+    session = private.session()
     assert session.post("/_sandbox/federated-issuers", json={"issuer": issuer, "jwks": {"keys": [jwk]}}).status_code == 204
     subject = "repo:contoso/bc-sales-integration:environment:prod"
     fic = {"name": "pipeline-prod", "issuer": issuer, "subject": subject, "audiences": ["api://AzureADTokenExchange"]}
@@ -158,11 +168,11 @@ def test_federated_credential(sandbox):
         return jwt.encode({"iss": issuer, "sub": sub, "aud": aud, "exp": exp, "iat": now, "nbf": now - 5},
                           signer, algorithm="RS256", headers={"kid": "k1"})
 
-    result = sandbox.msal_app(INTEGRATION_APP, {"client_assertion": assertion}).acquire_token_for_client([GRAPH])
+    result = private.msal_app(INTEGRATION_APP, {"client_assertion": assertion}).acquire_token_for_client([GRAPH])
     assert "access_token" in result, result.get("error_description")
 
     def federated(token):
-        return token_request(sandbox, client_id=INTEGRATION_APP, client_secret=None, client_assertion=token,
+        return token_request(private, client_id=INTEGRATION_APP, client_secret=None, client_assertion=token,
                              client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
     assert_aad_error(federated(assertion(sub="repo:evil/fork")), 400, "invalid_request", 70021)
     assert_aad_error(federated(assertion(aud="api://other")), 400, "invalid_request", 700212)
@@ -192,11 +202,11 @@ def test_bad_secret_through_msal_and_wire(sandbox):
     assert "wrong" not in result["error_description"]
 
 
-def test_expired_secret(sandbox):
+def test_expired_secret(private):
     past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    sandbox.session().post(f"/_sandbox/apps/{INTEGRATION_APP}/credentials", json={
+    private.session().post(f"/_sandbox/apps/{INTEGRATION_APP}/credentials", json={
         "passwordCredential": {"secret": "expired-secret", "startDateTime": "2024-01-01T00:00:00Z", "endDateTime": past}})
-    response = token_request(sandbox, client_id=INTEGRATION_APP, client_secret="expired-secret")
+    response = token_request(private, client_id=INTEGRATION_APP, client_secret="expired-secret")
     assert_aad_error(response, 401, "invalid_client", 7000222)
 
 
@@ -220,22 +230,23 @@ def test_missing_credential_and_grant(sandbox):
     assert_aad_error(token_request(sandbox, grant_type="password"), 400, "unsupported_grant_type", 70003)
 
 
-def test_token_lifetime_setting(sandbox):
+def test_token_lifetime_setting(private):
     try:
-        sandbox.settings(tokenLifetimeSeconds=120)
-        body = token_request(sandbox).json()
+        private.settings(tokenLifetimeSeconds=120)
+        body = token_request(private).json()
         assert body["expires_in"] == 120
         claims = claims_of(body["access_token"])
         assert claims["exp"] - claims["iat"] == 120
     finally:
-        sandbox.settings(tokenLifetimeSeconds=3600)
+        private.settings(tokenLifetimeSeconds=3600)
 
 
-def test_token_requests_counted_under_their_route(start_sandbox, tmp_path):
-    running = start_sandbox(tmp_path / "data")
-    running.admin_token(GRAPH)
-    running.admin_token(BC)
-    metrics = running.metrics()
+def test_token_requests_counted_under_their_route(private):
+    private.reset_metrics()
+    app = private.msal_app()  # a new msal client: reads the openid-configuration once
+    for scope in (GRAPH, BC, GRAPH):
+        assert "access_token" in app.acquire_token_for_client([scope])  # the second Graph one is from msal's cache
+    metrics = private.metrics()
     assert metrics["requests"]["POST /{tenant}/oauth2/v2.0/token"] == 2
     assert metrics["total"] == 3  # + msal's one openid-configuration
 
@@ -275,13 +286,13 @@ def test_bc_accepts_good_and_rejects_bad_tokens(sandbox):
     assert session.get(sandbox.endpoints["business_central"] + "/companies").status_code == 401
 
 
-def test_bc_requires_the_api_role(sandbox):
+def test_bc_requires_the_api_role(private):
     """The integration app has no BC app role: its (valid) token is refused."""
-    sandbox.session().post(f"/_sandbox/apps/{INTEGRATION_APP}/credentials",
+    private.session().post(f"/_sandbox/apps/{INTEGRATION_APP}/credentials",
                            json={"passwordCredential": {"secret": "integration-app-secret"}})
-    result = sandbox.msal_app(INTEGRATION_APP, "integration-app-secret").acquire_token_for_client([BC])
+    result = private.msal_app(INTEGRATION_APP, "integration-app-secret").acquire_token_for_client([BC])
     assert "roles" not in claims_of(result["access_token"])
-    assert _bc_get(sandbox, result["access_token"]).status_code == 401
+    assert _bc_get(private, result["access_token"]).status_code == 401
 
 
 def test_graph_rejects_wrong_audience_and_expired(sandbox):
