@@ -43,6 +43,16 @@ def serve_command() -> list[str]:
     return [str(bcsi), "sandbox", "serve"] if bcsi.exists() else [sys.executable, "-m", "sandbox", "serve"]
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if the test process dies without teardown (no orphaned servers)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class SandboxStartError(RuntimeError):
     pass
 
@@ -73,7 +83,8 @@ class RunningSandbox:
         self.log_file = self.data_dir.parent / f"{self.data_dir.name}.serve.log"
         log = open(self.log_file, "ab")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, cwd=str(ROOT), env=env)
+        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, cwd=str(ROOT), env=env,
+                                        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         log.close()
         line = self._read_ready_line()
         try:
