@@ -71,3 +71,15 @@ def company_information(store, environment: str, company_id: str) -> dict | None
 
 def salespersons(store, environment: str, company_id: str) -> list[dict]:
     return store.find(kind(environment, "salespersonPurchasers"), companyId=company_id.lower())
+
+
+# What a PATCH of salespersonPurchasers may change (id, code, companyId and timestamps are BC's own).
+SALESPERSON_WRITABLE = ("displayName", "email", "email2", "phoneNo", "jobTitle", "commisionPercent",
+                        "privacyBlocked", "blocked")
+
+
+def update_salesperson(store, environment: str, person: dict, changes: dict) -> dict:
+    """Apply a PATCH body to a salesperson; returns the stored record (lastModifiedDateTime refreshed)."""
+    updated = {**person, **changes, "lastModifiedDateTime": _now()}
+    store.put(kind(environment, "salespersonPurchasers"), person["id"], updated)
+    return updated

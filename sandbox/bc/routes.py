@@ -147,10 +147,42 @@ def get_salesperson(ctx, tenant: str, environment: str, company_id: str, salespe
     return json_response(body, headers=dict(ODATA_HEADERS), content_type=JSON_TYPE)
 
 
+def patch_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
+    """PATCH with If-Match (BC requires it: `*` or the record's etag); only writable fields, types as BC's."""
+    _check_call(ctx, tenant, environment)
+    company = _company(ctx, environment, company_id)
+    kind = models.kind(environment, "salespersonPurchasers")
+    found = ctx.store.get(kind, salesperson_id.strip("'").lower())
+    if found is None or found.get("companyId") != company["id"]:
+        raise _not_found()
+    if_match = ctx.request.headers.get("If-Match")
+    if not if_match:
+        # unconfirmed: BC's exact text when the header is missing
+        raise ServiceError(400, "BadRequest", "Could not find a header 'If-Match' in the request.")
+    if if_match.strip() != "*" and if_match.strip() != _etag(ctx, kind, found["id"]):
+        raise ServiceError(409, "Request_EntityChanged", "Another user has already changed the record.")
+    body = ctx.request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ServiceError(400, "BadRequest", "The request body is not a JSON object.")
+    for key, value in body.items():
+        if key not in models.SALESPERSON_WRITABLE:
+            raise ServiceError(400, "BadRequest", f"The property '{key}' cannot be modified.")
+        if isinstance(found.get(key), bool) and not isinstance(value, bool):
+            raise ServiceError(400, "BadRequest", f"Cannot convert the literal '{value}' to the expected type 'Edm.Boolean'.")
+    updated = models.update_salesperson(ctx.store, environment, found, body)
+    ctx.count_write()
+    body = {"@odata.context": _context(ctx, tenant, environment,
+                                       f"companies({company['id']})/salespersonPurchasers/$entity")}
+    body.update(_shape(ctx, kind, updated))
+    return json_response(body, headers=dict(ODATA_HEADERS), content_type=JSON_TYPE)
+
+
 ROUTES = [
     Route("GET", f"{PREFIX}/companies", list_companies),
     Route("GET", f"{PREFIX}/companies(<company_id>)", get_company),
     Route("GET", f"{PREFIX}/companies(<company_id>)/companyInformation", list_company_information),
     Route("GET", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers", list_salespersons),
     Route("GET", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers(<salesperson_id>)", get_salesperson),
+    Route("PATCH", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers(<salesperson_id>)", patch_salesperson,
+          write=True),
 ]

@@ -52,7 +52,8 @@ class Table:
 
 
 TABLES: tuple[Table, ...] = (
-    Table("organization", "organizations", "organizationid", "name", 1019, ("name",)),
+    Table("organization", "organizations", "organizationid", "name", 1019, ("name",),
+          lookups={"basecurrencyid": "transactioncurrencies"}),
     Table("businessunit", "businessunits", "businessunitid", "name", 10, ("name", "isdisabled"),
           lookups={"parentbusinessunitid": "businessunits"}),
     Table("systemuser", "systemusers", "systemuserid", "fullname", 8,
@@ -65,7 +66,7 @@ TABLES: tuple[Table, ...] = (
                    "parentrootroleid": "roles"},
           collections={"systemuserroles_association": "systemusers"}, writable=True),
     Table("transactioncurrency", "transactioncurrencies", "transactioncurrencyid", "currencyname", 9105,
-          ("isocurrencycode", "currencyname", "currencysymbol", "exchangerate", "currencyprecision")),
+          ("isocurrencycode", "currencyname", "currencysymbol", "exchangerate", "currencyprecision"), writable=True),
     Table("solution", "solutions", "solutionid", "friendlyname", 7100,
           ("uniquename", "friendlyname", "version", "ismanaged", "isvisible", "installedon", "description"),
           lookups={"publisherid": "publishers"}),

@@ -202,6 +202,10 @@ class OrgModel:
             doc.update(accessmode=0, isdisabled=False, isintegrationuser=False, islicensed=False)
             doc.update(values)
             self._validate_new_user(doc)
+        elif entity_set == "transactioncurrencies":
+            doc.update(exchangerate=1.0, currencyprecision=2)
+            doc.update(values)
+            self._validate_new_currency(doc)
         else:
             doc.update(ismanaged=False, iscustomizable={"Value": True}, solutionid=None)
             doc.update(values)
@@ -209,6 +213,15 @@ class OrgModel:
                 raise errors.bad_request("A role needs a name and a business unit.", errors.INVALID_ARGUMENT)
         self._put(entity_set, doc)
         return doc
+
+    def _validate_new_currency(self, doc: dict) -> None:
+        code = str(doc.get("isocurrencycode") or "").upper()
+        if not code or not doc.get("currencyname"):
+            # Text unconfirmed: Dataverse requires the ISO code and the name of a currency.
+            raise errors.bad_request("A currency needs an isocurrencycode and a currencyname.", errors.INVALID_ARGUMENT)
+        if any(str(c.get("isocurrencycode") or "").upper() == code for c in self.records("transactioncurrencies")):
+            raise errors.duplicate(f"A currency with the ISO code {code} already exists.")
+        doc["isocurrencycode"] = code
 
     def _validate_new_user(self, doc: dict) -> None:
         if not doc.get("_businessunitid_value"):
@@ -273,7 +286,14 @@ class OrgModel:
         if entity_set == "roles" and doc.get("ismanaged"):
             raise errors.bad_request("The object you tried to delete is associated with another object and "
                                      "cannot be deleted.", "0x8004f01b")  # managed component (code unconfirmed)
-        self._remove_links(systemuserid=doc["systemuserid"]) if entity_set == "systemusers" else \
+        if entity_set == "transactioncurrencies":
+            base = {o.get("_basecurrencyid_value") for o in self.records("organizations")}
+            if doc["transactioncurrencyid"] in base:
+                # Text and code unconfirmed: Dataverse refuses to delete the organization's base currency.
+                raise errors.bad_request("The base currency cannot be deleted.", "0x80048cf6")
+        elif entity_set == "systemusers":
+            self._remove_links(systemuserid=doc["systemuserid"])
+        else:
             self._remove_links(roleid=doc["roleid"])
         self._delete(entity_set, doc[table.primary_id])
 

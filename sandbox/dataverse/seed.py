@@ -37,7 +37,9 @@ def _seed_org(store, org: dict, directory: dict, apps: dict, generated: int, dom
     def put(entity_set: str, doc: dict) -> None:
         store.put(f"dv:{name}:{entity_set}", doc[BY_SET[entity_set].primary_id], doc)
 
-    put("organizations", _blank("organizations", organizationid=stable_id(name, "organization"), name=name))
+    currencies = list(org.get("currencies") or [])   # the first one is the organization's base currency
+    put("organizations", _blank("organizations", organizationid=stable_id(name, "organization"), name=name,
+                                _basecurrencyid_value=stable_id(name, "currency", currencies[0]) if currencies else None))
     root = org.get("rootBusinessUnit") or {}
     root_id = normalize_guid(root.get("id") or stable_id(name, "businessunit", name))
     put("businessunits", _blank("businessunits", businessunitid=root_id, name=root.get("name") or name,
