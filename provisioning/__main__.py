@@ -7,7 +7,9 @@ Stack outputs are CONTRACT §5 (integrationPrincipal, solution, roleAssignments,
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import pulumi
@@ -24,6 +26,18 @@ from provisioning.identity import IntegrationIdentity  # noqa: E402
 from provisioning.licenses import LicenseAssignment  # noqa: E402
 
 SANDBOX_DIR_ENV = "BCSI_SANDBOX_DIR"
+
+
+def end_quietly_when_cancelled() -> None:
+    """The engine interrupts the program (SIGINT) once a resource has failed and reported its one-line error;
+    without this, Python shows a KeyboardInterrupt traceback of Pulumi's own event loop after that line."""
+    def stop(_signum, _frame):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+
+    if threading.current_thread() is threading.main_thread():   # signal handlers can only be set there
+        signal.signal(signal.SIGINT, stop)
 
 
 def load_settings():
@@ -66,6 +80,7 @@ def license_assignments(settings, conn: dict, identity) -> dict[str, LicenseAssi
 
 
 def main() -> None:
+    end_quietly_when_cancelled()
     settings = load_settings()
     conn = stack_connection(settings)
     identity, principal, app_id, integration_user = integration_identity(settings)
