@@ -74,9 +74,11 @@ def _count(n: int, noun: str) -> str:
 
 def _register_subcommands():
     from provisioning.plan_command import plan
+    from provisioning.check_command import check
     from sandbox.cli import sandbox
 
     main.add_command(plan)
+    main.add_command(check)
     main.add_command(sandbox)
 
 

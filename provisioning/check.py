@@ -1,0 +1,436 @@
+"""`bcsi check`: the tests Business Central runs when the Dataverse connection is enabled, run first.
+
+Live reads only (Graph, Dataverse, Business Central API), never a write and no Pulumi state: a pipeline runs it
+after `pulumi up`, an operator when synchronization breaks. BC's own rules (API-NOTES, "What Business Central
+itself checks") plus the seed's other failure causes (couplings, licences, credentials). Each rule gives
+`CheckResult`s; a rule whose reads fail gives one `fail` naming the error instead of stopping the others.
+Reads are paged and per kind, never per user, so the request count does not grow with the stack's users.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+
+from mscloud.errors import ServiceError
+from provisioning import couplings
+from provisioning.licenses import LicenseError, group_holds, license_graph
+from solution_import.common import (ACCESS_MODE_NON_INTERACTIVE, SYSTEM_ADMINISTRATOR_TEMPLATE, DataverseSetupError,
+                                    guid, quote, root_business_unit)
+from solution_import.package import PackageError, read_package
+from solution_import.roles import FIXED_ROLE_IDS, holder_rows
+from solution_import.versions import VersionError, compare_versions
+
+PASS, FAIL, WARN = "pass", "fail", "warn"
+INTEGRATION_ROLES = ("Integration Administrator", "Integration User")
+PRODUCT_AVAILABILITY_USER = "Product Availability User"
+DYNAMICS_CRM_APP_ID = "00000007-0000-0000-c000-000000000000"
+DATAVERSE_SCOPE = "user_impersonation"
+DEFAULT_CREDENTIAL_WINDOW_DAYS = 30
+_ROLE_FIELDS = ["roleid", "name", "_roletemplateid_value", "_businessunitid_value"]
+_USER_FIELDS = ["systemuserid", "domainname", "applicationid", "isdisabled", "accessmode"]
+# What one check cannot read is reported as that check's failure; anything else is a bug and propagates.
+READ_ERRORS = (ServiceError, DataverseSetupError, couplings.CouplingError, LicenseError, PackageError, VersionError)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One rule applied to one object; `fix` is one line for a fail or warn."""
+
+    name: str
+    result: str
+    object: str
+    detail: str
+    fix: str = ""
+
+    def as_json(self) -> dict:
+        return asdict(self)
+
+
+def passed(name, obj, detail) -> CheckResult:
+    return CheckResult(name, PASS, obj, detail)
+
+
+def failed(name, obj, detail, fix) -> CheckResult:
+    return CheckResult(name, FAIL, obj, detail, fix)
+
+
+def warned(name, obj, detail, fix) -> CheckResult:
+    return CheckResult(name, WARN, obj, detail, fix)
+
+
+def exit_code(results: list[CheckResult]) -> int:
+    """0 when nothing failed (warnings allowed), 1 otherwise."""
+    return 1 if any(r.result == FAIL for r in results) else 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Live reads, each made once per run and shared by the rules that need it
+
+
+class LiveEnvironment:
+    """The tenant, Dataverse environment and BC company of one stack, read lazily and at most once."""
+
+    def __init__(self, settings, clients, project_dir: Path, connection: dict, now: dt.datetime | None = None):
+        self.settings = settings
+        self.clients = clients
+        self.project_dir = Path(project_dir)
+        self.connection = connection
+        self.now = now or dt.datetime.now(dt.timezone.utc)
+
+    @cached_property
+    def dataverse(self):
+        return self.clients.dataverse(self.settings.dataverse_url)
+
+    @cached_property
+    def root_roles(self) -> list[dict]:
+        """Every role of the root business unit: fixed ids, template ids and names in one paged read."""
+        root = root_business_unit(self.dataverse)
+        return self.dataverse.list("roles", select=_ROLE_FIELDS, filter=f"_businessunitid_value eq {root}")
+
+    @cached_property
+    def app(self) -> dict | None:
+        """The integration app registration (by appId, or by display name when the stack creates it)."""
+        app = self.settings.identity.app
+        if app is None:
+            return None
+        condition = f"appId eq {quote(app.app_id)}" if app.app_id else f"displayName eq {quote(app.display_name)}"
+        found = self.clients.graph.list("/applications", params={
+            "$filter": condition,
+            "$select": "id,appId,displayName,passwordCredentials,keyCredentials"})
+        return found[0] if found else None
+
+    @cached_property
+    def principal(self) -> tuple[str, str] | None:
+        """(kind, key) of the integration principal: ("application", appId) or ("user", UPN); None if not found."""
+        if self.settings.identity.app is not None:
+            app_id = self.settings.identity.app.app_id or (self.app or {}).get("appId")
+            return ("application", guid(app_id)) if app_id else None
+        return ("user", self.settings.identity.user.user_principal_name.lower())
+
+    @cached_property
+    def bc(self):
+        return self.clients.business_central(self.settings.business_central.environment)
+
+    @cached_property
+    def company(self) -> dict:
+        return couplings.pick_company(self.bc.companies(), self.settings.business_central.company)
+
+
+def role_named(roles: list[dict], name: str) -> tuple[dict | None, str]:
+    """(role, how it was found): BC's fixed id where the solution gives one, else the name; (None, how) if absent."""
+    fixed = FIXED_ROLE_IDS.get(name.lower())
+    if fixed:
+        for role in roles:
+            if guid(role.get("roleid")) == fixed:
+                return role, f"by id {fixed}"
+    for role in roles:
+        if str(role.get("name", "")).strip().lower() == name.lower():
+            return role, "by name"
+    return None, (f"by id {fixed} or by name" if fixed else "by name")
+
+
+def is_system_administrator(role: dict) -> bool:
+    return guid(role.get("_roletemplateid_value") or role.get("roletemplateid")) == SYSTEM_ADMINISTRATOR_TEMPLATE
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 1. Integration principal
+
+
+def check_principal(env: LiveEnvironment) -> list[CheckResult]:
+    name = "integration principal"
+    if env.principal is None:
+        what = env.settings.identity.app.display_name
+        return [failed(name, f"app registration {what!r}", "not found in Entra ID",
+                       "run `pulumi up` to create the app registration")]
+    kind, key = env.principal
+    obj = f"application user {key}" if kind == "application" else f"user {key}"
+    field = "applicationid" if kind == "application" else "domainname"
+    literal = key if kind == "application" else quote(key)
+    rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=f"{field} eq {literal}",
+                              expand="systemuserroles_association($select=roleid,name,_roletemplateid_value)")
+    if not rows:
+        fix = ("run `pulumi up` (creates the application user)" if kind == "application"
+               else "license the user in Entra ID so it syncs to Dataverse, then run `pulumi up`")
+        return [failed(f"{name}.exists", obj, "no systemuser in Dataverse", fix)]
+    user = rows[0]
+    results = [passed(f"{name}.exists", obj, f"systemuser {guid(user['systemuserid'])}")]
+    if user.get("isdisabled"):
+        results.append(failed(f"{name}.enabled", obj, "the systemuser is disabled",
+                              "enable the user in the Power Platform admin center"))
+    else:
+        results.append(passed(f"{name}.enabled", obj, "enabled"))
+    if user.get("accessmode") != ACCESS_MODE_NON_INTERACTIVE:
+        results.append(failed(f"{name}.non-interactive", obj, f"access mode {user.get('accessmode')}, not 4 (non-interactive)",
+                              "run `pulumi up` (sets access mode 4)"))
+    else:
+        results.append(passed(f"{name}.non-interactive", obj, "access mode 4"))
+    results += principal_role_results(obj, user.get("systemuserroles_association") or [], env.root_roles)
+    return results
+
+
+def principal_role_results(obj: str, held: list[dict], root_roles: list[dict]) -> list[CheckResult]:
+    """BC's role rules for its integration user: some role, not System Administrator, both integration roles."""
+    name = "integration principal"
+    results = []
+    if not held:
+        results.append(failed(f"{name}.has-role", obj, "holds no security role",
+                              "assign Integration Administrator and Integration User in bcsi:roles, then `pulumi up`"))
+    else:
+        results.append(passed(f"{name}.has-role", obj, f"holds {len(held)} role(s)"))
+    admin = [r for r in held if is_system_administrator(r)]
+    if admin:
+        results.append(failed(f"{name}.not-system-administrator", obj,
+                              f"holds System Administrator (role {guid(admin[0]['roleid'])}, by template id)",
+                              "remove System Administrator from the integration principal in Dataverse"))
+    else:
+        results.append(passed(f"{name}.not-system-administrator", obj, "does not hold System Administrator"))
+    held_ids = {guid(r.get("roleid")) for r in held}
+    for role_name in INTEGRATION_ROLES:
+        rule = f"{name}.{role_name.lower().replace(' ', '-')}"
+        role, how = role_named(root_roles, role_name)
+        if role is None:
+            results.append(failed(rule, obj, f"role {role_name} not found in Dataverse ({how})",
+                                  "import the integration solution (`pulumi up`)"))
+        elif guid(role["roleid"]) not in held_ids:
+            results.append(failed(rule, obj, f"does not hold {role_name} (role {guid(role['roleid'])}, {how})",
+                                  f"list `integration` under {role_name} in bcsi:roles, then `pulumi up`"))
+        else:
+            results.append(passed(rule, obj, f"holds {role_name} ({how})"))
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 2. Integration solution
+
+
+def check_solution(env: LiveEnvironment) -> list[CheckResult]:
+    name = "integration solution"
+    package = read_package(env.project_dir / env.settings.solution.path)
+    obj = f"solution {package.unique_name}"
+    rows = env.dataverse.list("solutions", select=["solutionid", "uniquename", "version"],
+                              filter=f"uniquename eq {quote(package.unique_name)}")
+    jobs = env.dataverse.list("importjobs", select=["importjobid", "solutionname", "startedon", "completedon", "data"],
+                              filter=f"solutionname eq {quote(package.unique_name)}")
+    latest = max(jobs, key=lambda j: str(j.get("startedon") or ""), default=None)
+    if latest is not None and 'result="failure"' in str(latest.get("data") or ""):
+        return [failed(name, obj, f"the last import (job {guid(latest['importjobid'])}) failed",
+                       "read the import job in the maker portal (Solutions > History), fix, then `pulumi up`")]
+    if not rows:
+        return [failed(name, obj, "not installed in Dataverse", "run `pulumi up` (imports the solution)")]
+    installed = rows[0].get("version") or "0.0.0.0"
+    if compare_versions(package.version, installed) > 0:
+        return [failed(name, obj, f"version {installed} installed, the stack's package is {package.version}",
+                       "run `pulumi up` (upgrades the solution)")]
+    return [passed(name, obj, f"version {installed} installed (stack: {package.version})")]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 3. Currency
+
+
+def check_currency(env: LiveEnvironment) -> list[CheckResult]:
+    name = "currency"
+    info = env.bc.company_information(str(env.company["id"]))
+    code = str(info.get("currencyCode") or "").strip().upper()
+    obj = f"currency {code or '(none)'} of {env.company.get('name')}"
+    currencies = env.dataverse.list("transactioncurrencies", select=["transactioncurrencyid", "isocurrencycode"])
+    codes = sorted({str(c.get("isocurrencycode") or "").upper() for c in currencies})
+    if not code:
+        return [failed(name, obj, "the company has no local currency code in Business Central",
+                       "set the LCY Code in BC General Ledger Setup")]
+    if code not in codes:
+        return [failed(name, obj, f"no Dataverse transaction currency {code} (has: {', '.join(codes) or 'none'})",
+                       f"add the currency {code} in Dataverse (Settings > Business Management > Currencies)")]
+    return [passed(name, obj, f"Dataverse has transaction currency {code}")]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 4. Salesperson couplings (the seed's failure cause: records in Sales need owners)
+
+
+def check_salespersons(env: LiveEnvironment) -> list[CheckResult]:
+    name = "salesperson coupling"
+    mapping = dict(env.settings.salespersons)
+    salespersons = env.bc.salespersons(str(env.company["id"]), params={"$select": "code,displayName,email,blocked"})
+    users = []
+    for condition in couplings.user_filters(mapping.values()):
+        users += env.dataverse.list("systemusers", select=["systemuserid", "domainname", "isdisabled"], filter=condition,
+                                    expand="systemuserroles_association($select=roleid)")
+    results = []
+    for code in sorted(mapping, key=str.upper):
+        obj = f"salesperson {code.upper()} -> {mapping[code].lower()}"
+        _, problems, _ = couplings.evaluate({code: mapping[code]}, salespersons, users)
+        if problems:
+            results.append(failed(name, obj, "; ".join(problems),
+                                  "unblock or create the salesperson in BC, or fix the user in bcsi:salespersons"))
+        else:
+            results.append(passed(name, obj, "salesperson active; Sales user enabled with a role"))
+    _, _, unmapped = couplings.evaluate(mapping, salespersons, [])
+    for code in unmapped:
+        results.append(warned(f"{name}.unmapped", f"salesperson {code}", "no Sales user in bcsi:salespersons",
+                              f"map {code} to a Sales user in bcsi:salespersons (records it owns will not sync)"))
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 5. Licences
+
+
+def check_licences(env: LiveEnvironment) -> list[CheckResult]:
+    name = "licence"
+    integration_user = (env.settings.identity.user.user_principal_name.lower()
+                        if env.settings.identity.user is not None else None)
+    results = []
+    for sku, entry in sorted(env.settings.licenses.items()):
+        graph = license_graph(env.connection, sku)
+        sku_id = graph.sku()["skuId"]
+        direct, inherited = graph.holders(sku_id)
+        holding = {u.lower() for u in (*direct, *inherited)}
+        wanted = sorted({integration_user if u == "integration" else u.lower() for u in entry.users} - {None})
+        missing = [u for u in wanted if u not in holding]
+        for user in missing:
+            results.append(failed(name, f"{user} ({sku})", f"does not hold {sku} (directly or via a group)",
+                                  "run `pulumi up` (assigns the licence)"))
+        groups = graph.groups(entry.groups)
+        unlicensed = [g for g, group in groups.items() if not group_holds(group, sku_id)]
+        for group_name in unlicensed:
+            results.append(failed(name, f"group {group_name} ({sku})", f"the group has no {sku} licence",
+                                  "run `pulumi up` (assigns the licence to the group)"))
+        if not missing and not unlicensed:
+            results.append(passed(name, sku, f"all {len(wanted)} user(s) and {len(groups)} group(s) hold it"))
+        if integration_user and env.settings.identity.app is not None and integration_user in holding:
+            results.append(warned(f"{name}.integration-user", f"{integration_user} ({sku})",
+                                  "the integration user holds a licence it does not need (the app user runs the sync)",
+                                  f"remove {sku} from the integration user (a wasted unit)"))
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 6. Product Availability User
+
+
+def check_availability(env: LiveEnvironment) -> list[CheckResult]:
+    name = "product availability"
+    role, how = role_named(env.root_roles, PRODUCT_AVAILABILITY_USER)
+    if role is None:
+        if env.settings.roles.get(PRODUCT_AVAILABILITY_USER):
+            return [failed(name, f"role {PRODUCT_AVAILABILITY_USER}", f"not found in Dataverse ({how})",
+                           "import the integration solution (`pulumi up`)")]
+        return [warned(name, f"role {PRODUCT_AVAILABILITY_USER}", f"not found in Dataverse ({how})",
+                       "import the integration solution if salespeople look up item availability")]
+    rows = holder_rows(env.dataverse, guid(role["roleid"]), fields=["isdisabled"])
+    if not rows:
+        return [warned(name, f"role {PRODUCT_AVAILABILITY_USER}", "nobody holds it: no one can look up item availability",
+                       f"list salespeople under {PRODUCT_AVAILABILITY_USER} in bcsi:roles, then `pulumi up`")]
+    disabled = [u for u in rows if u.get("isdisabled")]
+    if disabled:
+        return [failed(name, f"user {u.get('domainname') or u.get('applicationid')}",
+                       f"holds {PRODUCT_AVAILABILITY_USER} but is disabled",
+                       f"enable the user, or remove it from {PRODUCT_AVAILABILITY_USER} in bcsi:roles and `pulumi up`")
+                for u in disabled]
+    return [passed(name, f"role {PRODUCT_AVAILABILITY_USER}", f"{len(rows)} holder(s), all enabled ({how})")]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 7. App registration
+
+
+def _end(credential: dict) -> dt.datetime | None:
+    text = credential.get("endDateTime")
+    if not text:
+        return None
+    return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+
+
+def credential_results(obj: str, app: dict, federated: list[dict], now: dt.datetime, window_days: int) -> list[CheckResult]:
+    """Fail when no credential is valid now; warn when the last valid one ends within the window."""
+    name = "app credential"
+    credentials = list(app.get("passwordCredentials") or []) + list(app.get("keyCredentials") or [])
+    if federated:
+        return [passed(name, obj, f"{len(federated)} federated credential(s) (no expiry)")]
+    if not credentials:
+        return [warned(name, obj, "no secret, certificate or federated credential: the BC side cannot sign in",
+                       "add a credential to the app (identity mode manage creates one)")]
+    ends = [_end(c) for c in credentials]
+    if any(end is None for end in ends):
+        return [passed(name, obj, "a credential without an end date")]
+    valid = [end for end in ends if end > now]
+    if not valid:
+        return [failed(name, obj, f"every credential has expired (the last on {max(ends).date().isoformat()})",
+                       "add a new credential (identity mode manage: `pulumi up` rotates it) and update BC's connection setup")]
+    latest = max(valid)
+    if latest <= now + dt.timedelta(days=window_days):
+        return [warned(name, obj, f"the last valid credential expires on {latest.date().isoformat()} (within {window_days} days)",
+                       "rotate the credential and update BC's connection setup before it expires")]
+    return [passed(name, obj, f"valid until {latest.date().isoformat()}")]
+
+
+def check_app(env: LiveEnvironment, window_days: int) -> list[CheckResult]:
+    app_settings = env.settings.identity.app
+    if app_settings is None:
+        return []
+    what = app_settings.app_id or app_settings.display_name
+    obj = f"app registration {what}"
+    app = env.app
+    if app is None:
+        return [failed("app registration", obj, "not found in Entra ID",
+                       "run `pulumi up`" if env.settings.identity.mode == "manage" else "check bcsi:identity.app.appId")]
+    graph = env.clients.graph
+    federated = graph.list(f"/applications/{app['id']}/federatedIdentityCredentials")
+    results = credential_results(obj, app, federated, env.now, window_days)
+    managed = env.settings.identity.mode == "manage"
+    sp = graph.list("/servicePrincipals", params={"$filter": f"appId eq {quote(app['appId'])}", "$select": "id,appId"})
+    crm = graph.list("/servicePrincipals", params={"$filter": f"appId eq {quote(DYNAMICS_CRM_APP_ID)}",
+                                                   "$select": "id,appId"})
+    grants = []
+    if sp and crm:
+        grants = graph.list("/oauth2PermissionGrants", params={"$filter": f"clientId eq {quote(sp[0]['id'])}"})
+    consented = [g for g in grants if g.get("resourceId") == crm[0]["id"] and g.get("consentType") == "AllPrincipals"
+                 and DATAVERSE_SCOPE in str(g.get("scope") or "").split()] if crm else []
+    if consented:
+        results.append(passed("app consent", obj, f"admin consent for Dataverse ({DATAVERSE_SCOPE})"))
+    else:
+        detail = ("no service principal" if not sp else f"no admin consent for Dataverse ({DATAVERSE_SCOPE})")
+        fix = ("run `pulumi up` (grants admin consent)" if managed
+               else f"grant admin consent for Dynamics CRM {DATAVERSE_SCOPE} to the app in Entra ID")
+        results.append((failed if managed else warned)("app consent", obj, detail, fix))
+    return results
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Running them
+
+
+def rules(settings, window_days: int):
+    """(rule name, function) for the rules that apply to these settings, in BC's own order."""
+    chosen = [("integration principal", check_principal), ("integration solution", check_solution)]
+    if settings.business_central is not None:
+        chosen.append(("currency", check_currency))
+        if settings.salespersons:
+            chosen.append(("salesperson coupling", check_salespersons))
+    if settings.licenses:
+        chosen.append(("licence", check_licences))
+    chosen.append(("product availability", check_availability))
+    if settings.identity.app is not None:
+        chosen.append(("app credential", lambda env: check_app(env, window_days)))
+    return chosen
+
+
+def run_checks(env: LiveEnvironment, window_days: int = DEFAULT_CREDENTIAL_WINDOW_DAYS) -> list[CheckResult]:
+    """Every rule; a rule whose reads fail is one failure naming the error, the others still run."""
+    results: list[CheckResult] = []
+    for name, rule in rules(env.settings, window_days):
+        try:
+            results += rule(env)
+        except READ_ERRORS as error:
+            results.append(failed(name, "(could not read)", str(error).splitlines()[0],
+                                  "fix the access or the setting named, then run `bcsi check` again"))
+    return results
+
+
+def report(stack: str, results: list[CheckResult]) -> dict:
+    """The CONTRACT §4 json shape."""
+    return {"stack": stack, "checks": [r.as_json() for r in results]}
