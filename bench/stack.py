@@ -1,0 +1,98 @@
+"""The bench stack: the real program (a copy of the project) with N licensed users and three role sets.
+
+Each run gets its own project copy, state backend and sandbox, so stacks never share state. The program, its
+resources and `bcsi plan` run unchanged; only the stack file differs from `stacks/Pulumi.sandbox.yaml`:
+  licences  DYN365_ENTERPRISE_SALES for user0001…userN
+  roles     Integration Administrator: integration
+            Integration User:          integration + every user
+            Product Availability User: every user but the last (the one-change scenario adds the last)
+No salesperson couplings: the benchmark is about licences and role sets.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from bench.cloud import SALES_SKU, generated_upns
+from tests.enginekit import ROOT, VENV, Stack
+
+STACK = "bench"
+PROJECT_PARTS = ("provisioning", "mscloud", "solution_import", "solutions")
+INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"     # seeded in sandbox/seeds/default.yaml
+INTEGRATION_USER = "bcintegration@contoso.com"
+ONE_CHANGE_ROLE = "Product Availability User"
+
+
+def stack_config(n: int, with_last_in_availability: bool = False) -> dict:
+    """The `config:` of stacks/Pulumi.bench.yaml for n users."""
+    users = generated_upns(n)
+    availability = users if with_last_in_availability else users[:-1]
+    return {
+        "bcsi:cloud": "sandbox",
+        "bcsi:identity": {"mode": "existing", "user": {"userPrincipalName": INTEGRATION_USER},
+                          "app": {"appId": INTEGRATION_APP}},
+        "bcsi:licenses": {SALES_SKU: {"users": users}},
+        "bcsi:roles": {
+            "Integration Administrator": ["integration"],
+            "Integration User": ["integration", *users],
+            ONE_CHANGE_ROLE: availability,
+        },
+        "bcsi:solution": {"path": "solutions/BcSalesIntegrationSample_1_0_0_0.zip", "uninstallOnDelete": False},
+    }
+
+
+def copy_project(target: Path) -> Path:
+    """The program's packages and Pulumi.yaml, with the venv as an absolute path (the copy has no .venv)."""
+    if target.exists():
+        shutil.rmtree(target)
+    for part in PROJECT_PARTS:
+        shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("__pycache__", "src", ".venv"))
+    project = (ROOT / "Pulumi.yaml").read_text().replace("virtualenv: .venv", f"virtualenv: {VENV}")
+    (target / "Pulumi.yaml").write_text(project)
+    (target / "stacks").mkdir()
+    return target
+
+
+class BenchStack:
+    """One bench stack of n users on one sandbox, driven through the Pulumi CLI and `bcsi` as users do."""
+
+    def __init__(self, work_dir: Path, n: int, sandbox_dir: Path):
+        self.n = n
+        self.project = copy_project(work_dir / "project")
+        self.stack = Stack(self.project, STACK, work_dir / "state", env_extra={"BCSI_SANDBOX_DIR": str(sandbox_dir)})
+        self.write_config(stack_config(n))
+        self.stack.init()
+
+    @property
+    def stack_file(self) -> Path:
+        return self.project / "stacks" / f"Pulumi.{STACK}.yaml"
+
+    def write_config(self, config: dict) -> None:
+        """Replaces the stack's config, keeping the encryptionsalt `stack init` wrote."""
+        document = yaml.safe_load(self.stack_file.read_text()) if self.stack_file.exists() else {}
+        document = {**(document or {}), "config": config}
+        self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
+
+    def up(self) -> subprocess.CompletedProcess:
+        return self.stack.run("up", "--yes")
+
+    def noop_preview(self) -> subprocess.CompletedProcess:
+        return self.stack.run("preview", "--refresh", "--expect-no-changes")
+
+    def add_one_user_to_one_role(self) -> subprocess.CompletedProcess:
+        """The last user joins Product Availability User; `pulumi up` applies it."""
+        self.write_config(stack_config(self.n, with_last_in_availability=True))
+        return self.stack.run("up", "--yes")
+
+    def plan(self) -> subprocess.CompletedProcess:
+        """`bcsi plan --format json` on the stack; exit 0 (no change) is expected after an up."""
+        proc = subprocess.run([str(VENV / "bin" / "bcsi"), "plan", "--stack", STACK, "--format", "json",
+                               "--project-dir", str(self.project)],
+                              cwd=self.project, env=self.stack.env, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise AssertionError(f"bcsi plan exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        return proc
+
