@@ -15,7 +15,7 @@ def kind(environment: str, entity: str) -> str:
     return f"bc:{environment}:{entity}"
 
 
-def _now() -> str:
+def now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
@@ -30,7 +30,7 @@ def seed(store, seed_doc: dict, ctx) -> None:
         store.put(ENVIRONMENTS, env, {"name": env, "type": environment.get("type", "Production")})
         for company in environment.get("companies") or []:
             company_id = str(company.get("id") or _stable_id(env, company["name"])).lower()
-            stamp = _now()
+            stamp = now()
             store.put(kind(env, "companies"), company_id, {
                 "id": company_id, "systemVersion": "25.0.23364.0", "timestamp": 0, "name": company["name"],
                 "displayName": company.get("displayName", company["name"]), "businessProfileId": "",
@@ -80,6 +80,6 @@ SALESPERSON_WRITABLE = ("displayName", "email", "email2", "phoneNo", "jobTitle",
 
 def update_salesperson(store, environment: str, person: dict, changes: dict) -> dict:
     """Apply a PATCH body to a salesperson; returns the stored record (lastModifiedDateTime refreshed)."""
-    updated = {**person, **changes, "lastModifiedDateTime": _now()}
+    updated = {**person, **changes, "lastModifiedDateTime": now()}
     store.put(kind(environment, "salespersonPurchasers"), person["id"], updated)
     return updated

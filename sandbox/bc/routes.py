@@ -7,6 +7,7 @@ principal (BC's real requirement for app-only API access; without it BC rejects 
 from __future__ import annotations
 
 import re
+import uuid
 
 from werkzeug.wrappers import Response
 
@@ -14,7 +15,6 @@ from sandbox import odata
 from sandbox import seed as seeding
 from sandbox.app import ServiceError, json_response, Route
 from sandbox.bc import models
-from sandbox.identity.resources import BUSINESS_CENTRAL_AUDIENCE
 
 PREFIX = "/bc/v2.0/<tenant>/<environment>/api/v2.0"
 REQUIRED_ROLES = {"API.ReadWrite.All"}
@@ -147,34 +147,112 @@ def get_salesperson(ctx, tenant: str, environment: str, company_id: str, salespe
     return json_response(body, headers=dict(ODATA_HEADERS), content_type=JSON_TYPE)
 
 
-def patch_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
-    """PATCH with If-Match (BC requires it: `*` or the record's etag); only writable fields, types as BC's."""
+WRITABLE = {"code": str, "displayName": str, "email": str, "email2": str, "phoneNo": str, "jobTitle": str,
+            "commisionPercent": (int, float), "privacyBlocked": bool, "blocked": bool}
+
+
+def _body(ctx) -> dict:
+    body = ctx.request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ServiceError(400, "BadRequest", "Invalid Request Body.")
+    for name, value in body.items():
+        if name not in WRITABLE:
+            raise ServiceError(400, "BadRequest",
+                               f"Does not support untyped value in non-open type. Property '{name}'.")
+        if not isinstance(value, WRITABLE[name]) or (WRITABLE[name] is not bool and isinstance(value, bool)):
+            raise ServiceError(400, "BadRequest", f"Cannot convert the literal '{value}' to the expected type of '{name}'.")
+    if "code" in body:
+        body["code"] = body["code"].upper()  # BC Code fields are upper case
+        if not 0 < len(body["code"]) <= 20:
+            raise ServiceError(400, "Internal_ValidationError",
+                               f"The length of the string is {len(body['code'])}, but it must be less than or equal to 20 characters.")
+    return body
+
+
+def _check_if_match(ctx, kind: str, id: str) -> None:
+    """PATCH/DELETE need If-Match: the current ETag or *; a stale one is BC's 409 Request_EntityChanged."""
+    given = ctx.request.headers.get("If-Match")
+    if not given:
+        # unconfirmed: BC's exact text when the header is missing
+        raise ServiceError(400, "BadRequest", "Could not find a header 'If-Match' in the request.")
+    if given.strip() != "*" and given.strip() != _etag(ctx, kind, id):
+        raise ServiceError(409, "Request_EntityChanged", "Another user has already changed the record.")
+
+
+def _salesperson_response(ctx, tenant, environment, company_id, kind, doc, status=200) -> Response:
+    body = {"@odata.context": _context(ctx, tenant, environment, f"companies({company_id})/salespersonPurchasers/$entity")}
+    body.update(_shape(ctx, kind, doc))
+    return json_response(body, status, headers={**ODATA_HEADERS, "ETag": body["@odata.etag"]}, content_type=JSON_TYPE)
+
+
+def _duplicate_code(ctx, environment, company_id, code) -> None:
+    for other in models.salespersons(ctx.store, environment, company_id):
+        if other["code"] == code:
+            raise ServiceError(400, "Internal_EntityWithSameKeyExists",
+                               f"The record in table Salesperson/Purchaser already exists. Identification fields and "
+                               f"values: Code='{code}'")
+
+
+def create_salesperson(ctx, tenant: str, environment: str, company_id: str) -> Response:
     _check_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
+    body = _body(ctx)
+    if not body.get("code"):
+        raise ServiceError(400, "BadRequest",
+                           "Code must have a value in Salesperson/Purchaser: Code=. It cannot be zero or empty.")
+    kind = models.kind(environment, "salespersonPurchasers")
+    with ctx.store.transaction():
+        _duplicate_code(ctx, environment, company["id"], body["code"])
+        doc = {"id": str(uuid.uuid4()), "companyId": company["id"], "code": "", "displayName": "", "email": "",
+               "email2": "", "phoneNo": "", "jobTitle": "", "commisionPercent": 0, "privacyBlocked": False,
+               "blocked": False}
+        doc.update(body)
+        doc["lastModifiedDateTime"] = models.now()
+        ctx.store.put(kind, doc["id"], doc)
+        ctx.count_write()
+    return _salesperson_response(ctx, tenant, environment, company["id"], kind, doc, 201)
+
+
+def _existing_salesperson(ctx, environment, company, salesperson_id) -> tuple[str, dict]:
     kind = models.kind(environment, "salespersonPurchasers")
     found = ctx.store.get(kind, salesperson_id.strip("'").lower())
     if found is None or found.get("companyId") != company["id"]:
         raise _not_found()
-    if_match = ctx.request.headers.get("If-Match")
-    if not if_match:
-        # unconfirmed: BC's exact text when the header is missing
-        raise ServiceError(400, "BadRequest", "Could not find a header 'If-Match' in the request.")
-    if if_match.strip() != "*" and if_match.strip() != _etag(ctx, kind, found["id"]):
-        raise ServiceError(409, "Request_EntityChanged", "Another user has already changed the record.")
-    body = ctx.request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ServiceError(400, "BadRequest", "The request body is not a JSON object.")
-    for key, value in body.items():
-        if key not in models.SALESPERSON_WRITABLE:
-            raise ServiceError(400, "BadRequest", f"The property '{key}' cannot be modified.")
-        if isinstance(found.get(key), bool) and not isinstance(value, bool):
-            raise ServiceError(400, "BadRequest", f"Cannot convert the literal '{value}' to the expected type 'Edm.Boolean'.")
-    updated = models.update_salesperson(ctx.store, environment, found, body)
-    ctx.count_write()
-    body = {"@odata.context": _context(ctx, tenant, environment,
-                                       f"companies({company['id']})/salespersonPurchasers/$entity")}
-    body.update(_shape(ctx, kind, updated))
-    return json_response(body, headers=dict(ODATA_HEADERS), content_type=JSON_TYPE)
+    return kind, found
+
+
+def patch_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
+    """PATCH with If-Match (`*` or the record's etag); only writable fields, types as BC's; no change, no write."""
+    _check_call(ctx, tenant, environment)
+    company = _company(ctx, environment, company_id)
+    with ctx.store.transaction():
+        kind, found = _existing_salesperson(ctx, environment, company, salesperson_id)
+        _check_if_match(ctx, kind, found["id"])
+        body = ctx.request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ServiceError(400, "BadRequest", "The request body is not a JSON object.")
+        for key, value in body.items():
+            if key not in models.SALESPERSON_WRITABLE:
+                raise ServiceError(400, "BadRequest", f"The property '{key}' cannot be modified.")
+            if isinstance(found.get(key), bool) and not isinstance(value, bool):
+                raise ServiceError(400, "BadRequest",
+                                   f"Cannot convert the literal '{value}' to the expected type 'Edm.Boolean'.")
+        updated = found
+        if any(found.get(key) != value for key, value in body.items()):
+            updated = models.update_salesperson(ctx.store, environment, found, body)
+            ctx.count_write()
+    return _salesperson_response(ctx, tenant, environment, company["id"], kind, updated)
+
+
+def delete_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
+    _check_call(ctx, tenant, environment)
+    company = _company(ctx, environment, company_id)
+    with ctx.store.transaction():
+        kind, doc = _existing_salesperson(ctx, environment, company, salesperson_id)
+        _check_if_match(ctx, kind, doc["id"])
+        ctx.store.delete(kind, doc["id"])
+        ctx.count_write()
+    return Response(status=204)
 
 
 ROUTES = [
@@ -183,6 +261,9 @@ ROUTES = [
     Route("GET", f"{PREFIX}/companies(<company_id>)/companyInformation", list_company_information),
     Route("GET", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers", list_salespersons),
     Route("GET", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers(<salesperson_id>)", get_salesperson),
+    Route("POST", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers", create_salesperson, write=True),
     Route("PATCH", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers(<salesperson_id>)", patch_salesperson,
+          write=True),
+    Route("DELETE", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers(<salesperson_id>)", delete_salesperson,
           write=True),
 ]

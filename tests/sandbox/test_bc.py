@@ -70,3 +70,42 @@ def test_graph_token_is_rejected_by_bc(sandbox, bc):
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "Authentication_InvalidCredentials"
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.fixture(scope="module")
+def bc_private(tmp_path_factory):
+    """Writes go to a module-private sandbox: the shared one keeps the seeded salespersons."""
+    from tests.sandboxkit import start_sandbox
+
+    running = start_sandbox(tmp_path_factory.mktemp("bc") / "data")
+    session = running.session()
+    session.headers["Authorization"] = "Bearer " + running.admin_token(BC_SCOPE)
+    session.base = running.endpoints["business_central"] + f"/companies({COMPANY})/salespersonPurchasers"
+    session.running = running
+    try:
+        yield session
+    finally:
+        running.stop()
+
+
+def test_salesperson_create_update_delete_with_etags(bc_private):
+    bc, running = bc_private, bc_private.running
+    running.reset_metrics()
+    created = bc.post(bc.base, json={"code": "cd", "displayName": "Carla Diaz", "email": "carla@contoso.com"})
+    assert created.status_code == 201 and created.json()["code"] == "CD"
+    item = created.json()
+    url = f"{bc.base}({item['id']})"
+    duplicate = bc.post(bc.base, json={"code": "CD"})
+    assert duplicate.status_code == 400 and duplicate.json()["error"]["code"] == "Internal_EntityWithSameKeyExists"
+    assert bc.patch(url, json={"blocked": True}).status_code == 400                     # no If-Match
+    updated = bc.patch(url, json={"blocked": True}, headers={"If-Match": item["@odata.etag"]})
+    assert updated.status_code == 200 and updated.json()["blocked"] is True
+    stale = bc.patch(url, json={"blocked": False}, headers={"If-Match": item["@odata.etag"]})
+    assert stale.status_code == 409 and stale.json()["error"]["code"] == "Request_EntityChanged"
+    same = bc.patch(url, json={"blocked": True}, headers={"If-Match": "*"})
+    assert same.status_code == 200
+    assert bc.patch(url, json={"id": "x"}, headers={"If-Match": "*"}).status_code == 400
+    assert bc.delete(url, headers={"If-Match": updated.json()["@odata.etag"]}).status_code == 204
+    assert bc.get(url).status_code == 404
+    metrics = running.metrics()
+    assert metrics["writes"] == 3  # create, the one real update, delete (the no-change PATCH writes nothing)
