@@ -164,11 +164,27 @@ def check_principal(env: LiveEnvironment) -> list[CheckResult]:
         results.append(passed(f"{name}.enabled", obj, "enabled"))
     if user.get("accessmode") != ACCESS_MODE_NON_INTERACTIVE:
         results.append(failed(f"{name}.non-interactive", obj, f"access mode {user.get('accessmode')}, not 4 (non-interactive)",
-                              "run `pulumi up` (sets access mode 4)"))
+                              "run `pulumi up --refresh` (sets access mode 4)"))
     else:
         results.append(passed(f"{name}.non-interactive", obj, "access mode 4"))
     results += principal_role_results(obj, user.get("systemuserroles_association") or [], env.root_roles)
+    if kind == "application" and env.settings.identity.user is not None:
+        results += integration_user_results(env)
     return results
+
+
+def integration_user_results(env: LiveEnvironment) -> list[CheckResult]:
+    """Beside an app, the stack's integration user is set to non-interactive (it must not sign in)."""
+    upn = env.settings.identity.user.user_principal_name.lower()
+    rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=f"domainname eq {quote(upn)}")
+    name, obj = "integration user.non-interactive", f"user {upn}"
+    if not rows:
+        return [failed(name, obj, "no systemuser in Dataverse",
+                       "license the user in Entra ID so it syncs to Dataverse, then run `pulumi up`")]
+    if rows[0].get("accessmode") != ACCESS_MODE_NON_INTERACTIVE:
+        return [failed(name, obj, f"access mode {rows[0].get('accessmode')}, not 4 (non-interactive)",
+                       "run `pulumi up --refresh` (sets access mode 4)")]
+    return [passed(name, obj, "access mode 4")]
 
 
 def principal_role_results(obj: str, held: list[dict], root_roles: list[dict]) -> list[CheckResult]:
@@ -196,7 +212,7 @@ def principal_role_results(obj: str, held: list[dict], root_roles: list[dict]) -
                                   "import the integration solution (`pulumi up`)"))
         elif guid(role["roleid"]) not in held_ids:
             results.append(failed(rule, obj, f"does not hold {role_name} (role {guid(role['roleid'])}, {how})",
-                                  f"list `integration` under {role_name} in bcsi:roles, then `pulumi up`"))
+                                  f"list `integration` under {role_name} in bcsi:roles, then `pulumi up --refresh`"))
         else:
             results.append(passed(rule, obj, f"holds {role_name} ({how})"))
     return results
@@ -293,12 +309,12 @@ def check_licences(env: LiveEnvironment) -> list[CheckResult]:
         missing = [u for u in wanted if u not in holding]
         for user in missing:
             results.append(failed(name, f"{user} ({sku})", f"does not hold {sku} (directly or via a group)",
-                                  "run `pulumi up` (assigns the licence)"))
+                                  "run `pulumi up --refresh` (assigns the licence)"))
         groups = graph.groups(entry.groups)
         unlicensed = [g for g, group in groups.items() if not group_holds(group, sku_id)]
         for group_name in unlicensed:
             results.append(failed(name, f"group {group_name} ({sku})", f"the group has no {sku} licence",
-                                  "run `pulumi up` (assigns the licence to the group)"))
+                                  "run `pulumi up --refresh` (assigns the licence to the group)"))
         if not missing and not unlicensed:
             results.append(passed(name, sku, f"all {len(wanted)} user(s) and {len(groups)} group(s) hold it"))
         if integration_user and env.settings.identity.app is not None and integration_user in holding:

@@ -149,7 +149,7 @@ def test_check_passes_on_the_stack_and_writes_nothing(cloud, stack_up):
     assert {"integration principal.exists", "integration principal.not-system-administrator",
             "integration principal.integration-administrator", "integration principal.integration-user",
             "integration solution", "currency", "salesperson coupling", "licence", "product availability",
-            "app credential", "app consent"} <= names
+            "app credential", "app consent", "integration user.non-interactive"} <= names
     for check in found:
         assert set(check) == {"name", "result", "object", "detail", "fix"}
         assert check["result"] in ("pass", "warn")
