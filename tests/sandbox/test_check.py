@@ -275,3 +275,14 @@ def test_a_thousand_user_stack_is_checked_with_paged_reads(cloud, stack_up):
     assert cloud.api_requests() <= 20, metrics["requests"]   # the same handful of paged reads as for 3 users (19)
     assert metrics["requests"]["GET /v1.0/users"] == 2        # the SKU's 1,000+ holders: two pages of 999
     assert metrics["requests"].get("GET /v1.0/users/{id}", 0) == 0
+
+
+def test_a_rule_that_cannot_read_fails_alone(cloud, stack_up):
+    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.sandbox.yaml").read_text())
+    document["config"]["bcsi:businessCentral"]["environment"] = "Nowhere"
+    wrong = parse(document["config"], "stacks/Pulumi.sandbox.yaml", project_dir=ROOT)
+    results = run_checks(LiveEnvironment(wrong, cloud.clients, ROOT, cloud.conn))
+    failed = [(r.name, r.object) for r in results if r.result == "fail"]
+    assert failed == [("currency", "(could not read)"), ("salesperson coupling", "(could not read)")]
+    assert all("Nowhere" in r.detail and "\n" not in r.detail for r in results if r.result == "fail")
+    assert any(r.name == "licence" and r.result == "pass" for r in results)   # the other rules still ran

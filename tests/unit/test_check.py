@@ -116,3 +116,16 @@ def test_renderers():
          "fix": "grant it | now"}]}
     markdown = RENDERERS["markdown"]("dev", results)
     assert "| warn |" not in markdown and "| WARN | app consent | app registration x | no consent | grant it \\| now |" in markdown
+
+
+def test_cli_errors_are_one_line_and_exit_1(tmp_path):
+    from click.testing import CliRunner
+
+    from provisioning.cli import main
+
+    missing = CliRunner().invoke(main, ["check", "--stack", "nope"])
+    assert missing.exit_code == 1
+    assert missing.output.strip().startswith("stacks/Pulumi.nope.yaml: no such stack file")
+    no_sandbox = CliRunner().invoke(main, ["check", "--stack", "sandbox"], env={"BCSI_SANDBOX_DIR": str(tmp_path)})
+    assert no_sandbox.exit_code == 1
+    assert no_sandbox.output.strip() == f"Error: {tmp_path}/endpoints.json: not found; start the sandbox (`make sandbox`) or set BCSI_SANDBOX_DIR"
