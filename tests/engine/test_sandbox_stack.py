@@ -1,5 +1,5 @@
 """The sandbox stack end to end with the real engine: up, outputs (CONTRACT §5), no-change preview, a settings
-change that previews as exactly that change, and a no-change `up` that writes nothing.
+change that previews as exactly that change, a no-change `up` that writes nothing, and destroy.
 
 The project is copied to a temporary directory (its stack file gets the engine's encryptionsalt there, not in
 the tree), with its own state backend and its own sandbox.
@@ -90,3 +90,8 @@ def test_sandbox_stack_up_preview_change_and_no_change_up(tmp_path, start_sandbo
     stack.run("up", "--yes")
     assert cloud.metrics()["writes"] == 0
     stack.run("preview", "--expect-no-changes")
+
+    stack.run("destroy", "--yes")
+    holders = graph.list("/users", params={"$filter": "assignedLicenses/any(x:x/skuId eq 1e1a282c-9c54-43a2-9310-98ef728faace)",
+                                           "$select": "userPrincipalName"})
+    assert holders == []   # destroy takes back the Sales licences it handed out
