@@ -18,20 +18,12 @@ from pathlib import Path
 
 from mscloud.connection import clients_for, connection
 from provisioning.dataverse_connection import role_principals
-from provisioning.identity import (BUSINESS_CENTRAL_API_READWRITE_ALL, BUSINESS_CENTRAL_APP_ID,
-                                   DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION, FEDERATED_AUDIENCE)
 from provisioning.licenses import LicenseError, find_sku, group_holds, license_graph, normalize_users, user_changes
 from solution_import.common import DataverseSetupError, quote
 from solution_import.members import INTEGRATION, classify, member_changes, normalise
 from solution_import.roles import fixed_role_id, read_holders, resolve_role
 
 SANDBOX_DIR_ENV = "BCSI_SANDBOX_DIR"
-# What the stack's app asks for and consents to (provisioning/identity.py): (resource app, permission id, type, name).
-APP_PERMISSIONS = (
-    (DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION, "Scope", "Dynamics CRM user_impersonation (delegated)"),
-    (BUSINESS_CENTRAL_APP_ID, BUSINESS_CENTRAL_API_READWRITE_ALL, "Role",
-     "Dynamics 365 Business Central API.ReadWrite.All (application)"),
-)
 STACK_SECRET_NAME = "bcsi integration"   # the ApplicationPassword's display name in provisioning/identity.py
 
 
@@ -174,26 +166,42 @@ def license_changes(graph, conn: dict, settings, previous: dict | None, tenant: 
 # The app registration (provisioning.identity, mode manage)
 
 
+def app_permissions() -> tuple[tuple[str, str, str, str, str], ...]:
+    """What the stack's app asks for and consents to (provisioning/identity.py): (resource app, id, type, value, name).
+
+    Imported here, not at module level: provisioning.identity loads pulumi-azuread, which only mode `manage` needs.
+    """
+    from provisioning.identity import (BUSINESS_CENTRAL_API_READWRITE_ALL, BUSINESS_CENTRAL_APP_ID,
+                                       DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION)
+    return (
+        (DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION, "Scope", "user_impersonation",
+         "Dynamics CRM user_impersonation (delegated)"),
+        (BUSINESS_CENTRAL_APP_ID, BUSINESS_CENTRAL_API_READWRITE_ALL, "Role", "API.ReadWrite.All",
+         "Dynamics 365 Business Central API.ReadWrite.All (application)"),
+    )
+
+
 def app_changes(graph, settings, tenant: str) -> tuple[list[Change], str | None]:
     """Permissions requested and consented, and the stack's credential; returns (changes, the app's id or None)."""
     app_settings = settings.identity.app
+    permissions = app_permissions()
     found = graph.list("/applications", params={
         "$filter": f"displayName eq {quote(app_settings.display_name)}",
         "$select": "id,appId,displayName,requiredResourceAccess,passwordCredentials,keyCredentials"})
     if not found:
         who = f"app '{app_settings.display_name}' (new)"
-        changes = [Change(who, "api-permission", name, "grant", tenant) for *_, name in APP_PERMISSIONS]
+        changes = [Change(who, "api-permission", name, "grant", tenant) for *_, name in permissions]
         changes.append(Change(who, "credential", credential_target(app_settings), "grant", tenant))
         return changes, None
     app = found[0]
     app_id = str(app["appId"]).lower()
     requested = {(str(r.get("resourceAppId")).lower(), str(a.get("id")).lower())
                  for r in app.get("requiredResourceAccess") or () for a in r.get("resourceAccess") or ()}
-    consented = consented_permissions(graph, app_id)
+    consented = consented_permissions(graph, app_id, permissions)
     changes = [Change(app_id, "api-permission", name, "grant", tenant)
-               for resource, perm, _type, name in APP_PERMISSIONS
+               for resource, perm, _type, _value, name in permissions
                if (resource, perm) not in requested or (resource, perm) not in consented]
-    wanted = {(resource, perm) for resource, perm, *_ in APP_PERMISSIONS}
+    wanted = {(resource, perm) for resource, perm, *_ in permissions}
     changes += [Change(app_id, "api-permission", f"{resource}/{perm} (requested)", "revoke", tenant)
                 for resource, perm in sorted(requested - wanted)]
     if not has_stack_credential(graph, app, app_settings):
@@ -201,14 +209,16 @@ def app_changes(graph, settings, tenant: str) -> tuple[list[Change], str | None]
     return changes, app_id
 
 
-def consented_permissions(graph, app_id: str) -> set[tuple[str, str]]:
+def consented_permissions(graph, app_id: str, permissions) -> set[tuple[str, str]]:
     """(resource app id, permission id) pairs with admin consent: app role assignments and delegated grants."""
+    resource_apps = sorted({resource for resource, *_ in permissions})
+    scopes = {(resource, value): perm for resource, perm, type_, value, _name in permissions if type_ == "Scope"}
     own = graph.list("/servicePrincipals", params={"$filter": f"appId eq {quote(app_id)}", "$select": "id,appId"})
     if not own:
         return set()
     sp_id = own[0]["id"]
     resources = graph.list("/servicePrincipals", params={
-        "$filter": f"appId in ({quote(DYNAMICS_CRM_APP_ID)},{quote(BUSINESS_CENTRAL_APP_ID)})",
+        "$filter": f"appId in ({','.join(quote(a) for a in resource_apps)})",
         "$select": "id,appId"})
     app_of = {str(r["id"]).lower(): str(r["appId"]).lower() for r in resources}
     consented = set()
@@ -218,8 +228,9 @@ def consented_permissions(graph, app_id: str) -> set[tuple[str, str]]:
             consented.add((resource, str(assignment.get("appRoleId")).lower()))
     for grant in graph.list("/oauth2PermissionGrants", params={"$filter": f"clientId eq {quote(sp_id)}"}):
         resource = app_of.get(str(grant.get("resourceId")).lower())
-        if resource == DYNAMICS_CRM_APP_ID and "user_impersonation" in str(grant.get("scope") or "").split():
-            consented.add((resource, DYNAMICS_CRM_USER_IMPERSONATION))
+        for scope in str(grant.get("scope") or "").split():
+            if (resource, scope) in scopes:
+                consented.add((resource, scopes[(resource, scope)]))
     return consented
 
 
@@ -240,6 +251,8 @@ def has_stack_credential(graph, app: dict, app_settings, now: datetime | None = 
                    for c in app.get("passwordCredentials") or ())
     if app_settings.credential == "certificate":
         return any(not expired(c.get("endDateTime"), now) for c in app.get("keyCredentials") or ())
+    from provisioning.identity import FEDERATED_AUDIENCE
+
     federated = app_settings.federated
     creds = graph.list(f"/applications/{app['id']}/federatedIdentityCredentials")
     return any(c.get("issuer") == federated.issuer and c.get("subject") == federated.subject
