@@ -212,15 +212,15 @@ def test_batch_parts_are_not_requests_but_writes_count():
     assert snapshot["writes_by_route"] == {"PUT /t/things/{key}": 1}
 
 
-@pytest.mark.parametrize("headers, reason", [
-    ({}, MISSING_TOKEN),
-    ({"Authorization": "Basic abc"}, MISSING_TOKEN),
-    (auth(token(aud="https://other.example")), WRONG_AUDIENCE),
-    (auth(token(lifetime=-120)), EXPIRED),
+@pytest.mark.parametrize("make_headers, reason", [  # headers built at run time: tokens must not age in collection
+    (lambda: {}, MISSING_TOKEN),
+    (lambda: {"Authorization": "Basic abc"}, MISSING_TOKEN),
+    (lambda: auth(token(aud="https://other.example")), WRONG_AUDIENCE),
+    (lambda: auth(token(lifetime=-120)), EXPIRED),
 ])
-def test_token_failures_use_the_services_unauthorized(headers, reason):
+def test_token_failures_use_the_services_unauthorized(make_headers, reason):
     _, client = build_app()
-    response = client.get("/t/things/a", headers=headers)
+    response = client.get("/t/things/a", headers=make_headers())
     assert response.status_code == 401 and response.json == {"reason": reason}
 
 
