@@ -43,12 +43,8 @@ pulumi up --stack "$stack" --non-interactive --yes --skip-preview "${policy_args
 step "stack outputs"
 pulumi stack output --stack "$stack" --json | tee "$BCSI_SANDBOX_DIR/outputs.json"
 
-step "permission summary"
-if has_command plan; then
-  # what the tenant holds now against the stack: exit 2 means changes, which must not happen after `up`
-  bcsi plan --stack "$stack" --format table
-else
-  python - "$BCSI_SANDBOX_DIR/outputs.json" <<'EOF'
+step "permission summary (from the stack outputs)"
+python - "$BCSI_SANDBOX_DIR/outputs.json" <<'EOF'
 import json, sys
 outputs = json.load(open(sys.argv[1]))
 print(f"integration principal: {outputs.get('integrationPrincipal')}")
@@ -60,6 +56,11 @@ for title, key in (("role", "roleAssignments"), ("licence", "licenseAssignments"
 for coupling in outputs.get("couplings") or []:
     print(f"coupling {coupling['code']:32} {coupling['salesUser']} ({coupling['displayName']})")
 EOF
+
+if has_command plan; then
+  # live reads against the stack: exit 2 would mean `up` left a permission change behind
+  step "bcsi plan --stack $stack (what the tenant holds now against the stack)"
+  bcsi plan --stack "$stack" --format table
 fi
 
 step "second preview: must show no changes"
