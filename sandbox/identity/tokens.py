@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from pathlib import Path
 
 import jwt
@@ -14,6 +15,10 @@ from cryptography.hazmat.primitives import serialization
 
 from sandbox.app import EXPIRED, INVALID_SIGNATURE, MALFORMED_TOKEN, TokenError
 from sandbox.ca import load_or_create_key, self_signed_cert
+
+
+_CACHE_SIZE = 1024
+_LEEWAY = 0  # PyJWT's default: none
 
 
 def b64url(data: bytes) -> str:
@@ -47,12 +52,30 @@ class SigningKey:
         self.kid = b64url(hashlib.sha1(der).digest())  # Entra uses the x5t as kid
         self._der = der
         self.public_key = self.key.public_key()
+        self._verified: dict[str, dict] = {}
 
     def issue(self, claims: dict) -> str:
         return jwt.encode(claims, self.key, algorithm="RS256", headers={"kid": self.kid, "x5t": self.kid, "typ": "JWT"})
 
     def verify(self, token: str) -> dict:
-        """Claims of a token this key signed, with exp/nbf checked; raises TokenError otherwise."""
+        """Claims of a token this key signed, with exp/nbf checked; raises TokenError otherwise.
+
+        A token's signature is checked once and remembered (clients send the same token thousands of
+        times); exp/nbf are checked on every call.
+        """
+        cached = self._verified.get(token)
+        if cached is not None:
+            now = time.time()
+            if cached["exp"] <= now - _LEEWAY or cached["nbf"] > now + _LEEWAY:
+                raise TokenError(EXPIRED)
+            return dict(cached)
+        claims = self._verify_signature(token)
+        if len(self._verified) >= _CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = claims
+        return dict(claims)
+
+    def _verify_signature(self, token: str) -> dict:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
