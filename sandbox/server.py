@@ -5,6 +5,7 @@ import importlib
 import importlib.util
 import json
 import logging
+import os
 import signal
 import socket
 import ssl
@@ -90,7 +91,10 @@ class Sandbox:
         app.tenant_id = seeding.tenant(self.store)["id"]
         self.app = app
         self.endpoints = endpoints(self.store, app.base_url, ca.ca_file)
-        (self.data_dir / "endpoints.json").write_text(json.dumps(self.endpoints, indent=2) + "\n")
+        # atomic: scripts poll for a non-empty endpoints.json and must never read half of it
+        partial = self.data_dir / "endpoints.json.tmp"
+        partial.write_text(json.dumps(self.endpoints, indent=2) + "\n")
+        os.replace(partial, self.data_dir / "endpoints.json")
         return self
 
     def serve_forever(self) -> None:
