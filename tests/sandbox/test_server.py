@@ -87,6 +87,18 @@ def test_bad_faults_spec_is_one_line_error(tmp_path):
     assert "Traceback" not in result.stderr and "--faults" in result.stderr
 
 
+def test_bad_seed_is_one_line_error(tmp_path):
+    import subprocess
+    from tests.sandboxkit import serve_command
+
+    seed = tmp_path / "seed.yaml"
+    seed.write_text("tenant: {displayName: no id}\n")
+    result = subprocess.run(serve_command() + ["--port", "0", "--data", str(tmp_path / "data"), "--seed", str(seed)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "tenant: id is required" in result.stderr and result.stdout == ""
+
+
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 
 
