@@ -111,10 +111,18 @@ def batch_requests_needed(n: int) -> int:
     return math.ceil(n / GRAPH_BATCH_SIZE)
 
 
+PERMISSION_HINT = ("the app the toolkit signs in as needs the Graph application permission "
+                   "LicenseAssignment.ReadWrite.All, with admin consent")
+
+
 def error_message(result) -> str:
+    """Graph's message for one refused item; a 403 also says which permission is missing."""
     body = result.body if isinstance(result.body, dict) else {}
     err = body.get("error") if isinstance(body.get("error"), dict) else {}
-    return str(err.get("message") or f"HTTP {result.status}")
+    message = str(err.get("message") or f"HTTP {result.status}")
+    if result.status == 403:
+        message = f"403 {err.get('code') or 'Forbidden'}: {message.rstrip('.')}; {PERMISSION_HINT}"
+    return message
 
 
 def is_usage_location_failure(result) -> bool:

@@ -7,6 +7,7 @@ its template id): both carry the solution-import privileges, and tenants commonl
 """
 from __future__ import annotations
 
+from mscloud.errors import Forbidden
 from solution_import.common import SYSTEM_ADMINISTRATOR_TEMPLATE, DataverseSetupError, guid
 
 SYSTEM_CUSTOMIZER_TEMPLATE = "119f245c-3cc8-4b62-b31c-d1a046ced15d"
@@ -34,7 +35,14 @@ def check_can_import(dataverse) -> None:
     """WhoAmI, then the caller's roles; raises DataverseSetupError naming every missing role."""
     me = dataverse.whoami()
     user_id = guid(me["UserId"])
-    roles = dataverse.list(f"systemusers({user_id})/systemuserroles_association")
+    try:
+        roles = dataverse.list(f"systemusers({user_id})/systemuserroles_association")
+    except Forbidden as refused:   # too few privileges even to read its own roles: System Administrator is missing
+        raise DataverseSetupError(
+            f"the calling principal (systemuserid {user_id}) cannot import solutions: Dataverse refused to read its "
+            f"roles ({refused.status} {refused.code}); it lacks the Dataverse role System Administrator (and needs "
+            "Solution Customizer); assign them in the environment, then run again (nothing was changed)"
+        ) from None
     missing = missing_import_roles(roles)
     if missing:
         raise DataverseSetupError(
