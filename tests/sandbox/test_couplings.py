@@ -1,6 +1,7 @@
 """SalespersonCouplingsProvider against the sandbox (BC salespersons + Dataverse users): validates, never writes."""
 from __future__ import annotations
 
+import pulumi
 import pytest
 
 from mscloud.connection import connection
@@ -57,6 +58,7 @@ def test_invalid_couplings_fail_naming_every_problem(sandbox):
 
 
 def test_preview_warns_about_unmapped_salespersons_without_failing(sandbox, capsys):
+    pulumi.runtime.settings.reset_options()   # as in the provider process: no engine, so warnings go to stderr
     provider = SalespersonCouplingsProvider()
     result = provider.check({}, props(sandbox, {"AH": "ann@contoso.com"}))
     assert result.failures == []

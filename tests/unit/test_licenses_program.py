@@ -58,8 +58,9 @@ def run_program(monkeypatch, tmp_path, stack_name: str):
 
     try:
         run()
-    finally:
+    finally:   # leave no mock engine or config behind for later tests
         pulumi.runtime.set_all_config({})
+        pulumi.runtime.settings.reset_options()
     return mocks, outputs
 
 
