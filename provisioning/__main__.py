@@ -24,6 +24,7 @@ from provisioning.couplings import SalespersonCouplings  # noqa: E402
 from provisioning.dataverse_connection import DataverseConnection, DataverseConnectionArgs  # noqa: E402
 from provisioning.identity import IntegrationIdentity  # noqa: E402
 from provisioning.licenses import LicenseAssignment  # noqa: E402
+from solution_import.package import read_package  # noqa: E402
 
 SANDBOX_DIR_ENV = "BCSI_SANDBOX_DIR"
 
@@ -84,6 +85,7 @@ def license_assignments(settings, conn: dict, identity) -> dict[str, LicenseAssi
 def main() -> None:
     end_quietly_when_cancelled()
     settings = load_settings()
+    read_package(PROJECT_DIR / settings.solution.path)   # a broken package stops the run before any resource exists
     conn = stack_connection(settings)
     identity, principal, app_id, integration_user = integration_identity(settings)
     licenses = license_assignments(settings, conn, identity)
