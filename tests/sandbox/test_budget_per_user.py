@@ -5,6 +5,8 @@ exactly, and afterwards every user holds the Sales licence and the roles the ben
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench.cloud import SALES_SKU, generated_upns, measure, start_seeded
@@ -63,3 +65,16 @@ def test_per_user_requests_follow_the_per_user_model_and_do_the_same_work(cloud)
     assert change.write_requests == 1 and change.writes == 1
     assert change.requests == noop.requests + 2   # the role id lookup and the one association
     assert generated_upns(N)[-1] in role_holders(cloud)[ONE_CHANGE_ROLE]
+
+
+def test_results_json_and_table_have_the_issue_shape(tmp_path):
+    from bench.report import Result, markdown_table, write_json
+
+    results = [Result(10, "bcsi", "plan", 12, 1.234, 0, {"GET /v1.0/users": 1}),
+               Result(10, "per-user", "plan", 24, 0.4)]
+    write_json(results, tmp_path / "results.json")
+    rows = json.loads((tmp_path / "results.json").read_text())
+    assert [{k: r[k] for k in ("n", "approach", "scenario", "requests", "seconds")} for r in rows] == [
+        {"n": 10, "approach": "bcsi", "scenario": "plan", "requests": 12, "seconds": 1.23},
+        {"n": 10, "approach": "per-user", "scenario": "plan", "requests": 24, "seconds": 0.4}]
+    assert "| 10 | plan | 12 | 24 | 1.2 | 0.4 |" in markdown_table(results)
