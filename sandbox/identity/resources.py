@@ -31,14 +31,21 @@ GRAPH_ROLE_IDS = {
     "DelegatedPermissionGrant.ReadWrite.All": "8e8e4742-1d95-4f68-9d56-6ee75648c72a",
     "Domain.Read.All": "dbb9058a-0e50-45d7-ae91-66909b5d4664",
 }
-# Business Central's application permissions (ids unconfirmed: stable uuid5 values).
+# Business Central's application permissions: API.ReadWrite.All has Microsoft's real id (the one
+# provisioning/identity.py requests); the others are unconfirmed and get stable uuid5 values.
+BUSINESS_CENTRAL_ROLE_IDS = {"API.ReadWrite.All": "a42b0b75-311e-488d-b67e-8fe84f924341"}
 BUSINESS_CENTRAL_ROLES = ["API.ReadWrite.All", "Automation.ReadWrite.All", "AdminCenter.ReadWrite.All", "app_access"]
+# Dynamics CRM's one delegated scope, with Microsoft's real id.
+DYNAMICS_CRM_SCOPES = [{"id": "78ce3f0f-a1ce-49c2-8cde-64b5c0896db4", "value": "user_impersonation", "type": "User",
+                        "isEnabled": True, "adminConsentDisplayName": "Access Common Data Service as organization users",
+                        "adminConsentDescription": "Allows the application to access Common Data Service acting as "
+                                                   "users in the organization."}]
+KNOWN_ROLE_IDS = {GRAPH_APP_ID: GRAPH_ROLE_IDS, BUSINESS_CENTRAL_APP_ID: BUSINESS_CENTRAL_ROLE_IDS}
 
 
 def role_id(resource_app_id: str, value: str) -> str:
-    if resource_app_id == GRAPH_APP_ID and value in GRAPH_ROLE_IDS:
-        return GRAPH_ROLE_IDS[value]
-    return str(uuid.uuid5(uuid.UUID(resource_app_id), value))
+    known = KNOWN_ROLE_IDS.get(resource_app_id, {})
+    return known.get(value) or str(uuid.uuid5(uuid.UUID(resource_app_id), value))
 
 
 def object_id(kind: str, key: str) -> str:
@@ -55,16 +62,16 @@ def resource_service_principals(graph_roles: set[str]) -> list[dict]:
     """Graph (with every Graph role the seed names plus the known ones), Dynamics CRM and Business Central."""
     graph_values = sorted(set(GRAPH_ROLE_IDS) | set(graph_roles))
     specs = [
-        (GRAPH_APP_ID, "Microsoft Graph", [app_role(GRAPH_APP_ID, v) for v in graph_values],
+        (GRAPH_APP_ID, "Microsoft Graph", [app_role(GRAPH_APP_ID, v) for v in graph_values], [],
          [GRAPH_AUDIENCE, GRAPH_APP_ID]),
-        (DYNAMICS_CRM_APP_ID, "Dataverse", [], [DYNAMICS_CRM_APP_ID]),
+        (DYNAMICS_CRM_APP_ID, "Dataverse", [], DYNAMICS_CRM_SCOPES, [DYNAMICS_CRM_APP_ID]),
         (BUSINESS_CENTRAL_APP_ID, "Dynamics 365 Business Central",
-         [app_role(BUSINESS_CENTRAL_APP_ID, v) for v in BUSINESS_CENTRAL_ROLES],
+         [app_role(BUSINESS_CENTRAL_APP_ID, v) for v in BUSINESS_CENTRAL_ROLES], [],
          [BUSINESS_CENTRAL_AUDIENCE, BUSINESS_CENTRAL_APP_ID]),
     ]
     return [
         {"id": object_id("servicePrincipals", app_id), "appId": app_id, "displayName": name, "appRoles": roles,
          "servicePrincipalNames": names, "servicePrincipalType": "Application", "accountEnabled": True,
-         "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a", "oauth2PermissionScopes": []}
-        for app_id, name, roles, names in specs
+         "appOwnerOrganizationId": "f8cdef31-a31e-4b4a-93e4-5f571e91255a", "oauth2PermissionScopes": scopes}
+        for app_id, name, roles, scopes, names in specs
     ]
