@@ -39,6 +39,44 @@ def query_params(select=None, filter=None, expand=None, orderby=None, top=None) 
     return params
 
 
+# Dataverse refuses URLs longer than about 32 KB (32,768 characters), so a filter over a long list of values is
+# split: at most IN_MAX_VALUES values and IN_MAX_CHARS characters of quoted values per query (URL encoding of
+# quotes, commas and '@' keeps that well under the limit).
+IN_MAX_VALUES = 500
+IN_MAX_CHARS = 12_000
+IN_FUNCTION = "Microsoft.Dynamics.CRM.In"
+
+
+def odata_string(value) -> str:
+    """An OData string literal: single quotes, a quote inside doubled."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def in_filter(property_name: str, values) -> str:
+    """`property_name` is one of `values`, the way Dataverse documents it.
+
+    Its Web API is OData 4.0 and has no `in` operator; the query function Microsoft.Dynamics.CRM.In takes
+    PropertyValues as Collection(Edm.String), so every value is a quoted string, GUIDs included.
+    """
+    listed = ",".join(odata_string(v) for v in values)
+    return f"{IN_FUNCTION}(PropertyName={odata_string(property_name)},PropertyValues=[{listed}])"
+
+
+def in_filters(property_name: str, values, max_values: int = IN_MAX_VALUES, max_chars: int = IN_MAX_CHARS) -> list[str]:
+    """`in_filter`s covering `values` in order, each within the URL budget above (none for no values)."""
+    filters, group, used = [], [], 0
+    for value in values:
+        cost = len(odata_string(value)) + 3
+        if group and (len(group) >= max_values or used + cost > max_chars):
+            filters.append(in_filter(property_name, group))
+            group, used = [], 0
+        group.append(value)
+        used += cost
+    if group:
+        filters.append(in_filter(property_name, group))
+    return filters
+
+
 def _key(id_: str) -> str:
     return quote(str(id_).strip("{}"), safe="=,'")
 

@@ -11,8 +11,9 @@ import pulumi
 import pulumi.dynamic as dynamic
 
 from mscloud.connection import clients_for
+from mscloud.dataverse import in_filters
 
-DATAVERSE_IN_CHUNK = 50   # UPNs per `domainname in (...)` query: keeps the URL well under Dataverse's limits
+DATAVERSE_IN_CHUNK = 50   # UPNs per In(domainname) query: keeps the URL well under Dataverse's limits
 
 
 class CouplingError(Exception):
@@ -23,15 +24,9 @@ class CouplingError(Exception):
 # Pure logic
 
 
-def _odata_text(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def user_filters(upns, chunk: int = DATAVERSE_IN_CHUNK) -> list[str]:
-    """`domainname in (...)` filters, `chunk` UPNs each (sorted, lower-case, each once)."""
-    ordered = sorted({u.lower() for u in upns})
-    return [f"domainname in ({','.join(_odata_text(u) for u in ordered[i:i + chunk])})"
-            for i in range(0, len(ordered), chunk)]
+    """Microsoft.Dynamics.CRM.In filters on domainname, `chunk` UPNs each (sorted, lower-case, each once)."""
+    return in_filters("domainname", sorted({u.lower() for u in upns}), max_values=chunk)
 
 
 def pick_company(companies: list[dict], name: str | None) -> dict:

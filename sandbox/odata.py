@@ -2,6 +2,8 @@
 
 Services turn `ODataError` into their own error body (Graph `BadRequest`, Dataverse `0x80060888`, ...).
 $filter is parsed once into a predicate over documents; unsupported syntax is an error, never ignored.
+Services differ in what $filter accepts: a `Dialect` says which (Graph and BC take OData 4.01's `in` operator;
+Dataverse's OData 4.0 endpoint does not, and offers the query functions `Microsoft.Dynamics.CRM.In`/`NotIn`).
 """
 from __future__ import annotations
 
@@ -30,6 +32,9 @@ _TOKEN_RE = re.compile(
   | (?P<rparen>\))
   | (?P<comma>,)
   | (?P<colon>:)
+  | (?P<equals>=)
+  | (?P<lbracket>\[)
+  | (?P<rbracket>\])
   | (?P<name>[A-Za-z_@$][\w.@$]*(?:/[A-Za-z_@$][\w.@$]*)*)
     """,
     re.VERBOSE,
@@ -37,6 +42,25 @@ _TOKEN_RE = re.compile(
 
 COMPARISONS = {"eq", "ne", "gt", "ge", "lt", "le"}
 FUNCTIONS = {"startswith", "endswith", "contains", "tolower", "toupper"}
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What one service's $filter accepts beyond the common core (comparisons, and/or/not, string functions)."""
+
+    in_operator: bool = True                    # OData 4.01 `prop in ('a','b')`
+    in_operator_error: str = ""                 # the service's message when `in` is used but not supported
+    list_functions: frozenset[str] = frozenset()  # `NS.In(PropertyName='p',PropertyValues=['a'])`-style functions
+
+
+# Graph and Business Central: OData 4.01's `in` operator (Graph documents it for $filter).
+ODATA_401 = Dialect()
+# Dataverse Web API (OData 4.0): no `in` operator; the documented way is the query function
+# Microsoft.Dynamics.CRM.In (and NotIn), PropertyValues a Collection(Edm.String): every value quoted, GUIDs too.
+# The error text for a bare `in` is the one Dataverse answered in DynamicsWebApi issue #121; its status and
+# code (400, 0x80060888 as for other bad $filter) are unconfirmed.
+DATAVERSE = Dialect(in_operator=False, in_operator_error="The method or operation is not implemented.",
+                    list_functions=frozenset({"Microsoft.Dynamics.CRM.In", "Microsoft.Dynamics.CRM.NotIn"}))
 
 
 class Guid(str):
@@ -65,14 +89,17 @@ def _tokenize(text: str) -> list[_Tok]:
 # -- AST --------------------------------------------------------------------------------------------
 # Nodes are tuples: ("lit", value) ("prop", path) ("cmp", op, a, b) ("in", a, [values]) ("and", a, b)
 # ("or", a, b) ("not", a) ("call", name, [args]) ("any", path, var, body|None) ("var", name, subpath)
+# ("in_strings", a, [strings]): a list function's test, whose string values compare with any property type.
 
 
 class _Parser:
-    def __init__(self, text: str):
+    def __init__(self, text: str, dialect: Dialect = ODATA_401, aliases: dict[str, str] | None = None):
         self.text = text
         self.tokens = _tokenize(text)
         self.i = 0
         self.lambda_vars: list[str] = []
+        self.dialect = dialect
+        self.aliases = aliases or {}
 
     def peek(self, offset: int = 0) -> _Tok | None:
         j = self.i + offset
@@ -127,6 +154,8 @@ class _Parser:
             self.i += 1
             return ("cmp", tok.text.lower(), left, self.operand())
         if tok is not None and tok.kind == "name" and tok.text.lower() == "in":
+            if not self.dialect.in_operator:
+                raise ODataError(self.dialect.in_operator_error or f"Syntax error at position {tok.pos} in '{self.text}'.")
             self.i += 1
             self.take("lparen")
             values = [self.literal_value()]
@@ -174,6 +203,8 @@ class _Parser:
                 args.append(self.or_expr())
             self.take("rparen")
             return ("call", lowered, args)
+        if word in self.dialect.list_functions and nxt is not None and nxt.kind == "lparen":
+            return self.list_function(word)
         if word.endswith("/any") or word.endswith("/all"):
             return self.lambda_expr(word)
         head, _, rest = word.partition("/")
@@ -182,6 +213,64 @@ class _Parser:
         if nxt is not None and nxt.kind == "lparen":
             raise ODataError(f"An unknown function with name '{word}' was found.")
         return ("prop", word)
+
+    def list_function(self, name: str):
+        """`NS.In(PropertyName='p',PropertyValues=['a','b'])`, values inline or as `@alias` query parameters."""
+        self.take("lparen")
+        params: dict[str, object] = {}
+        while True:
+            key = self.take("name").text
+            self.take("equals")
+            if key in params:
+                raise ODataError(f"The parameter '{key}' is given more than once in '{self.text}'.")
+            params[key] = self.parameter_value()
+            if self.peek() is not None and self.peek().kind == "comma":
+                self.i += 1
+                continue
+            self.take("rparen")
+            break
+        # Parameter checks and their wording follow OData's rules; Dataverse's exact messages are unconfirmed.
+        for key in params:
+            if key not in ("PropertyName", "PropertyValues"):
+                raise ODataError(f"The parameter '{key}' is not defined for the function '{name}'.")
+        for key in ("PropertyName", "PropertyValues"):
+            if key not in params:
+                raise ODataError(f"The parameter '{key}' of the function '{name}' is missing.")
+        prop, values = params["PropertyName"], params["PropertyValues"]
+        if not isinstance(prop, str) or not prop:
+            raise ODataError(f"The parameter 'PropertyName' of the function '{name}' must be a string.")
+        if not isinstance(values, list) or not all(isinstance(v, str) and not isinstance(v, Guid) for v in values):
+            raise ODataError(f"The parameter 'PropertyValues' of the function '{name}' must be a collection of "
+                             "strings.")
+        node = ("in_strings", ("prop", prop), values)
+        return ("not", node) if name.endswith("NotIn") else node
+
+    def parameter_value(self):
+        """A string literal, a `['a','b']` collection of them, or an `@alias` whose query parameter holds one."""
+        tok = self.peek()
+        if tok is not None and tok.kind == "name" and tok.text.startswith("@"):
+            self.i += 1
+            if tok.text not in self.aliases:
+                raise ODataError(f"The parameter alias '{tok.text}' has no value in the query.")
+            sub = _Parser(self.aliases[tok.text], self.dialect)
+            value = sub.parameter_value()
+            if sub.peek() is not None:
+                raise ODataError(f"Syntax error in the value of '{tok.text}'.")
+            return value
+        if tok is not None and tok.kind == "lbracket":
+            self.i += 1
+            values = []
+            if self.peek() is not None and self.peek().kind == "rbracket":
+                self.i += 1
+                return values
+            while True:
+                values.append(self.literal_value())
+                if self.peek() is not None and self.peek().kind == "comma":
+                    self.i += 1
+                    continue
+                self.take("rbracket")
+                return values
+        return self.literal_value()
 
     def lambda_expr(self, word: str):
         path, _, op = word.rpartition("/")
@@ -200,9 +289,9 @@ class _Parser:
         return (op, path, var, body)
 
 
-def parse_filter(text: str):
-    """The AST of a $filter expression (tuples; see the comment above `_Parser`)."""
-    return _Parser(text).parse()
+def parse_filter(text: str, dialect: Dialect = ODATA_401, aliases: dict[str, str] | None = None):
+    """The AST of a $filter expression (tuples; see the comment above `_Parser`); `aliases`: `@name` parameters."""
+    return _Parser(text, dialect, aliases).parse()
 
 
 # -- evaluation -----------------------------------------------------------------------------------
@@ -242,12 +331,22 @@ def _compare(op: str, a: Any, b: Any, ci: bool) -> bool:
         raise ODataError(f"The operator '{op}' cannot compare these operand types.") from None
 
 
+def _as_string(value: Any) -> str | None:
+    """A property value as the string a list function's PropertyValues compares with (numbers, booleans too)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 class Filter:
     """A compiled $filter: `Filter(text)(doc) -> bool`."""
 
-    def __init__(self, text: str, resolve: Resolver = default_resolve, case_insensitive: bool = False):
+    def __init__(self, text: str, resolve: Resolver = default_resolve, case_insensitive: bool = False,
+                 dialect: Dialect = ODATA_401, aliases: dict[str, str] | None = None):
         self.text = text
-        self.ast = parse_filter(text)
+        self.ast = parse_filter(text, dialect, aliases)
         self.resolve = resolve
         self.ci = case_insensitive
 
@@ -295,6 +394,9 @@ class Filter:
         if kind == "in":
             value = self._eval(node[1], doc, env)
             return any(_compare("eq", value, candidate, self.ci) for candidate in node[2])
+        if kind == "in_strings":
+            value = _as_string(self._eval(node[1], doc, env))
+            return value is not None and any(_compare("eq", value, candidate, self.ci) for candidate in node[2])
         if kind == "call":
             return self._call(node[1], [self._eval(arg, doc, env) for arg in node[2]])
         if kind in ("any", "all"):

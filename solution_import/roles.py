@@ -8,17 +8,15 @@ from __future__ import annotations
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
+from mscloud.dataverse import in_filters
 from mscloud.errors import NotFound
 from solution_import.common import DataverseSetupError, dataverse_for, guid, quote, root_business_unit
-from solution_import.members import (MemberChanges, PrincipalError, as_key, chunk_by_length, member_changes,
-                                     normalise)
+from solution_import.members import MemberChanges, PrincipalError, as_key, member_changes, normalise
 
 INTEGRATION_ADMINISTRATOR = "8c8d4f51-a72b-e511-80d9-3863bb349780"
 INTEGRATION_USER = "6f960e32-a72b-e511-80d9-3863bb349780"
 # The roles Business Central finds by fixed id; other roles are found by name in the root business unit.
 FIXED_ROLE_IDS = {"integration administrator": INTEGRATION_ADMINISTRATOR, "integration user": INTEGRATION_USER}
-# Characters of `in (...)` values per query: keeps the URL well under Dataverse's 32 KB limit even encoded.
-FILTER_VALUE_BUDGET = 12_000
 _HOLDER_FIELDS = ["systemuserid", "domainname", "applicationid"]
 
 
@@ -74,15 +72,15 @@ def read_holders(dataverse, role_id: str) -> dict[tuple[str, str], str]:
 
 
 def resolve_principals(dataverse, principals: list[dict]) -> dict[tuple[str, str], str]:
-    """systemuserids for the principals: one paged `in` query per kind (chunked only for very long lists)."""
+    """systemuserids for the principals: one paged In query per kind (split only for very long lists)."""
     by_type = {"user": [], "application": []}
     for p in principals:
         by_type[p["type"]].append(p["key"])
     found: dict[tuple[str, str], str] = {}
     for type_, field in (("user", "domainname"), ("application", "applicationid")):
-        literals = [quote(k) if type_ == "user" else guid(k) for k in sorted(by_type[type_])]
-        for group in chunk_by_length(literals, FILTER_VALUE_BUDGET):
-            rows = dataverse.list("systemusers", select=_HOLDER_FIELDS, filter=f"{field} in ({','.join(group)})")
+        values = sorted(by_type[type_]) if type_ == "user" else sorted(guid(k) for k in by_type[type_])
+        for condition in in_filters(field, values):
+            rows = dataverse.list("systemusers", select=_HOLDER_FIELDS, filter=condition)
             for row in rows:
                 key = _holder_principal(row)
                 if key is not None and key[0] == type_:

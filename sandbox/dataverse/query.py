@@ -1,6 +1,7 @@
 """Dataverse query options over records: $filter, $select, $expand (one level), $orderby, $top, paging.
 
-Uses the shared sandbox/odata.py; turns its errors and unknown properties into Dataverse's 0x80060888.
+Uses the shared sandbox/odata.py in its Dataverse dialect (no `in` operator; Microsoft.Dynamics.CRM.In/NotIn with
+`@alias` parameters); turns its errors and unknown properties into Dataverse's 0x80060888.
 """
 from __future__ import annotations
 
@@ -108,7 +109,8 @@ def collection(model, table: Table, docs: list[dict], args, prefer: dict, base_u
         expand = parse_expand(table, args.get("$expand"))
         text = args.get("$filter")
         if text:
-            predicate = odata.Filter(text, case_insensitive=True)
+            aliases = {k: v for k, v in args.items() if k.startswith("@")}
+            predicate = odata.Filter(text, case_insensitive=True, dialect=odata.DATAVERSE, aliases=aliases)
             for name in predicate.properties():
                 if name not in table.columns:
                     raise _no_property(name, table)

@@ -373,3 +373,18 @@ def test_import_job_id_chosen_by_the_client(dv):
     assert early["completedon"] is None and early["progress"] < 100
     wait_for(dv, started.json()["AsyncOperationId"])
     assert dv.get(f"importjobs({job_id})?$select=progress").json()["progress"] == 100
+
+
+def test_in_query_function_and_no_in_operator(dv):
+    """Dataverse's OData 4.0 $filter has no `in` operator; Microsoft.Dynamics.CRM.In (inline or aliased) works."""
+    inline = dv.get("systemusers?$select=domainname&$filter=Microsoft.Dynamics.CRM.In(PropertyName='domainname',"
+                    "PropertyValues=['ANN@contoso.com','admin@contoso.com','nobody@contoso.com'])&$orderby=domainname")
+    assert [u["domainname"] for u in inline.json()["value"]] == ["admin@contoso.com", "ann@contoso.com"]
+    aliased = dv.get("systemusers", params={
+        "$select": "applicationid", "@p1": "'applicationid'", "@p2": f"['{READER_APP.upper()}','{OUTSIDER_APP}']",
+        "$filter": "Microsoft.Dynamics.CRM.In(PropertyName=@p1,PropertyValues=@p2)"}).json()["value"]
+    assert [u["applicationid"] for u in aliased] == [READER_APP]   # the outsider app has no application user
+    status, code, message = error_of(dv.get("systemusers?$filter=domainname in ('ann@contoso.com')"))
+    assert (status, code, message) == (400, "0x80060888", "The method or operation is not implemented.")
+    assert error_of(dv.get("systemusers?$filter=Microsoft.Dynamics.CRM.In(PropertyName='nosuchcolumn',"
+                           "PropertyValues=['x'])"))[:2] == (400, "0x80060888")

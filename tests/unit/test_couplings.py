@@ -40,7 +40,8 @@ def test_every_problem_is_named():
 def test_user_filters_are_chunked_and_quoted():
     filters = cp.user_filters([f"u{i}@x.com" for i in range(120)] + ["o'neil@x.com"], chunk=50)
     assert len(filters) == 3
-    assert filters[0].startswith("domainname in ('o''neil@x.com','u0@x.com'")
+    assert filters[0].startswith(
+        "Microsoft.Dynamics.CRM.In(PropertyName='domainname',PropertyValues=['o''neil@x.com','u0@x.com'")
     assert cp.user_filters([]) == []
 
 

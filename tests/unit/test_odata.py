@@ -111,3 +111,60 @@ def test_parser_never_crashes_with_anything_but_odata_error(text):
         Filter(text)({"a": 1})
     except ODataError:
         pass
+
+
+# -- dialects: Dataverse has no `in` operator, but the query functions Microsoft.Dynamics.CRM.In / NotIn ------
+from sandbox.odata import DATAVERSE  # noqa: E402
+
+
+def dv_ids(text, aliases=None):
+    return [d["id"] for d in filter_docs(USERS, text, case_insensitive=True, dialect=DATAVERSE, aliases=aliases)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Microsoft.Dynamics.CRM.In(PropertyName='upn',PropertyValues=['ANN@contoso.com','o''neil@contoso.com'])",
+     ["1", "3"]),
+    ("Microsoft.Dynamics.CRM.In(PropertyName='bu',PropertyValues=['3b0c7a8e-2f4d-4e6a-9c1b-7d5e8f2a6b40'])", ["1"]),
+    ("Microsoft.Dynamics.CRM.In(PropertyName='n',PropertyValues=['3','7'])", ["1", "3"]),
+    ("Microsoft.Dynamics.CRM.In(PropertyName='loc',PropertyValues=[])", []),
+    ("Microsoft.Dynamics.CRM.NotIn(PropertyName='loc',PropertyValues=['US'])", ["2", "3"]),
+    ("enabled eq true and Microsoft.Dynamics.CRM.In(PropertyName='loc', PropertyValues=['US','DK'])", ["1"]),
+])
+def test_dataverse_in_function(text, expected):
+    assert dv_ids(text) == expected
+
+
+def test_dataverse_in_function_with_parameter_aliases():
+    text = "Microsoft.Dynamics.CRM.In(PropertyName=@p1,PropertyValues=@p2)"
+    assert dv_ids(text, {"@p1": "'upn'", "@p2": "['bob@contoso.com']"}) == ["2"]
+    with pytest.raises(ODataError, match="@p2"):
+        Filter(text, dialect=DATAVERSE, aliases={"@p1": "'upn'"})
+
+
+def test_dataverse_in_function_reads_its_property():
+    predicate = Filter("Microsoft.Dynamics.CRM.In(PropertyName='domainname',PropertyValues=['a'])", dialect=DATAVERSE)
+    assert predicate.properties() == {"domainname"}
+
+
+def test_dataverse_rejects_the_in_operator_with_its_message():
+    with pytest.raises(ODataError, match="^The method or operation is not implemented.$"):
+        Filter("loc in ('US', 'DK')", dialect=DATAVERSE)
+
+
+@pytest.mark.parametrize("text", [
+    "Microsoft.Dynamics.CRM.In(PropertyName='loc')",
+    "Microsoft.Dynamics.CRM.In(PropertyValues=['US'])",
+    "Microsoft.Dynamics.CRM.In(PropertyName='loc',PropertyValues=[3b0c7a8e-2f4d-4e6a-9c1b-7d5e8f2a6b40])",
+    "Microsoft.Dynamics.CRM.In(PropertyName='loc',PropertyValues=['US'],Other='x')",
+    "Microsoft.Dynamics.CRM.In(PropertyName='loc',PropertyValues='US')",
+    "Microsoft.Dynamics.CRM.In(PropertyName='loc',PropertyValues=['US')",
+])
+def test_dataverse_in_function_errors(text):
+    with pytest.raises(ODataError):
+        Filter(text, dialect=DATAVERSE)
+
+
+def test_graph_dialect_keeps_the_in_operator_and_knows_no_dataverse_function():
+    assert ids("loc in ('US', 'DK')") == ["1", "2"]
+    with pytest.raises(ODataError, match="unknown function"):
+        Filter("Microsoft.Dynamics.CRM.In(PropertyName='loc',PropertyValues=['US'])")
