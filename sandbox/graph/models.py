@@ -3,8 +3,8 @@
 Documents live in the shared store under the kinds `users`, `groups`, `subscribedSkus`, `organization`
 and `deletedItems`. Fields starting with `_` are internal (never served): `_upn` (lower-case UPN, the
 lookup key), `_direct` (a user's directly assigned licences), `_members` and `_licenses` (a group's).
-Licence consumption is computed from direct and group-based assignments on every read, so it can
-never drift from the assignments themselves. Every state change goes through `_put`/`_delete`, which
+Licence consumption is computed from direct and group-based assignments on every read (lazily: only what
+the operation asks for), so it can never drift from the assignments themselves. Every state change goes through `_put`/`_delete`, which
 call `on_write` (ctx.count_write) only when something really changed.
 """
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -64,17 +63,74 @@ def password_is_complex(password: Any) -> bool:
     return sum(classes) >= 3
 
 
-@dataclass
 class LicenceState:
-    """Who holds which SKU, computed from the assignments (direct first, then groups in creation order)."""
+    """Who holds which SKU, computed from the assignments (direct first, then groups in creation order).
 
-    states: dict[str, list[dict]] = field(default_factory=dict)  # user id -> licenseAssignmentStates
-    consumed: dict[str, int] = field(default_factory=dict)      # skuId -> consumedUnits
+    Lazy, so an operation pays for what it asks: while no group carries a licence, one user's states come from
+    that user's document alone; consumption (and any group-based allocation, which depends on it) is one pass
+    over the stored documents through `store.view`, without copying them, and only when first asked for.
+    """
 
-    def effective(self, user_id: str) -> list[dict]:
+    def __init__(self, store, skus: list[dict], stamp: str):
+        self._store = store
+        self._enabled = {sku["skuId"]: sku["enabled"] for sku in skus}
+        self._stamp = stamp
+        self._licensed_groups = [g for g in store.view("groups") if g.get("_licenses")]
+        self._full: tuple[dict[str, list[dict]], dict[str, int]] | None = None
+
+    @property
+    def states(self) -> dict[str, list[dict]]:
+        """user id -> licenseAssignmentStates, for every user."""
+        return self._allocation()[0]
+
+    @property
+    def consumed(self) -> dict[str, int]:
+        """skuId -> consumedUnits."""
+        return self._allocation()[1]
+
+    def _state(self, licence: dict, group_id: str | None, ok: bool, error: str = "None") -> dict:
+        return {"assignedByGroup": group_id, "disabledPlans": list(licence.get("disabledPlans", [])),
+                "error": error, "lastUpdatedDateTime": self._stamp, "skuId": licence["skuId"],
+                "state": "Active" if ok else "Error"}
+
+    def _allocation(self) -> tuple[dict[str, list[dict]], dict[str, int]]:
+        if self._full is not None:
+            return self._full
+        states: dict[str, list[dict]] = {}
+        consumed = {sku: 0 for sku in self._enabled}
+        users = self._store.view("users")
+        for user in users:
+            for licence in user.get("_direct", []):
+                consumed[licence["skuId"]] = consumed.get(licence["skuId"], 0) + 1
+                states.setdefault(user["id"], []).append(self._state(licence, None, True))
+        user_ids = {user["id"] for user in users} if self._licensed_groups else set()
+        for group in self._licensed_groups:
+            for licence in group.get("_licenses", []):
+                sku = licence["skuId"]
+                for member in group.get("_members", []):
+                    if member not in user_ids:
+                        continue  # only users hold licences; nested groups are not expanded (as in Entra)
+                    if _active(states.get(member, []), sku):
+                        states[member].append(self._state(licence, group["id"], True))
+                    elif consumed.get(sku, 0) < self._enabled.get(sku, 0):
+                        consumed[sku] = consumed.get(sku, 0) + 1
+                        states.setdefault(member, []).append(self._state(licence, group["id"], True))
+                    else:
+                        states.setdefault(member, []).append(self._state(licence, group["id"], False, "CountViolation"))
+        self._full = (states, consumed)
+        return self._full
+
+    def states_of(self, user_id: str, doc: dict | None = None) -> list[dict]:
+        """One user's licenseAssignmentStates; `doc`, the user's stored document, saves looking it up."""
+        if self._full is None and not self._licensed_groups:
+            doc = doc if doc is not None else self._store.get("users", user_id)
+            return [self._state(licence, None, True) for licence in (doc or {}).get("_direct", [])]
+        return self.states.get(user_id, [])
+
+    def effective(self, user_id: str, doc: dict | None = None) -> list[dict]:
         """`assignedLicenses`: active SKUs; a plan is disabled only if every active assignment disables it."""
         merged: dict[str, set[str] | None] = {}
-        for state in self.states.get(user_id, []):
+        for state in self.states_of(user_id, doc):
             if state["state"] != "Active":
                 continue
             plans = set(state["disabledPlans"])
@@ -82,8 +138,12 @@ class LicenceState:
             merged[state["skuId"]] = plans if previous is None else previous & plans
         return [{"disabledPlans": sorted(plans or ()), "skuId": sku} for sku, plans in merged.items()]
 
-    def holds(self, user_id: str, sku_id: str) -> bool:
-        return any(s["skuId"] == sku_id and s["state"] == "Active" for s in self.states.get(user_id, []))
+    def holds(self, user_id: str, sku_id: str, doc: dict | None = None) -> bool:
+        return _active(self.states_of(user_id, doc), sku_id)
+
+
+def _active(states: list[dict], sku_id: str) -> bool:
+    return any(s["skuId"] == sku_id and s["state"] == "Active" for s in states)
 
 
 class TenantModel:
@@ -306,36 +366,8 @@ class Directory(TenantModel):
         return self.store.list("subscribedSkus")
 
     def licence_state(self) -> LicenceState:
-        """Consumption and per-user assignment states from direct and group-based assignments."""
-        result = LicenceState(consumed={sku["skuId"]: 0 for sku in self.skus()})
-        enabled = {sku["skuId"]: sku["enabled"] for sku in self.skus()}
-        stamp = now()
-
-        def add(user_id: str, licence: dict, group_id: str | None, ok: bool, error: str = "None") -> None:
-            result.states.setdefault(user_id, []).append({
-                "assignedByGroup": group_id, "disabledPlans": list(licence.get("disabledPlans", [])),
-                "error": error, "lastUpdatedDateTime": stamp, "skuId": licence["skuId"],
-                "state": "Active" if ok else "Error"})
-
-        for user in self.store.list("users"):
-            for licence in user.get("_direct", []):
-                result.consumed[licence["skuId"]] = result.consumed.get(licence["skuId"], 0) + 1
-                add(user["id"], licence, None, True)
-        users = set(self.store.ids("users"))
-        for group in self.store.list("groups"):
-            for licence in group.get("_licenses", []):
-                sku = licence["skuId"]
-                for member in group.get("_members", []):
-                    if member not in users:
-                        continue  # only users hold licences; nested groups are not expanded (as in Entra)
-                    if result.holds(member, sku):
-                        add(member, licence, group["id"], True)
-                    elif result.consumed.get(sku, 0) < enabled.get(sku, 0):
-                        result.consumed[sku] = result.consumed.get(sku, 0) + 1
-                        add(member, licence, group["id"], True)
-                    else:
-                        add(member, licence, group["id"], False, "CountViolation")
-        return result
+        """Consumption and per-user assignment states from direct and group-based assignments (lazy)."""
+        return LicenceState(self.store, self.store.view("subscribedSkus"), now())
 
     def _sku(self, sku_id: Any) -> dict:
         sku = self.store.get("subscribedSkus", str(sku_id).lower()) if isinstance(sku_id, str) else None
@@ -379,14 +411,14 @@ class Directory(TenantModel):
         state = self.licence_state()
         direct = {l["skuId"]: l for l in user.get("_direct", [])}
         for sku in remove:
-            if sku not in direct and state.holds(user["id"], sku):
+            if sku not in direct and state.holds(user["id"], sku, user):
                 raise bad_request("User license is inherited from a group membership and it cannot be removed "
                                   "directly from the user.")
             direct.pop(sku, None)
         enabled = {s["skuId"]: s["enabled"] for s in self.skus()}
         for licence in add:
             sku = licence["skuId"]
-            if not state.holds(user["id"], sku) and state.consumed.get(sku, 0) >= enabled.get(sku, 0):
+            if not state.holds(user["id"], sku, user) and state.consumed.get(sku, 0) >= enabled.get(sku, 0):
                 raise bad_request(f"Subscription with SKU {sku} does not have any available licenses.")
             direct[sku] = licence
         user["_direct"] = list(direct.values())
@@ -412,7 +444,7 @@ class Directory(TenantModel):
         user = self.user(key)
         skus = {s["skuId"]: s for s in self.skus()}
         details = []
-        for licence in self.licence_state().effective(user["id"]):
+        for licence in self.licence_state().effective(user["id"], user):
             sku = skus[licence["skuId"]]
             disabled = set(licence["disabledPlans"])
             details.append({
@@ -441,8 +473,8 @@ class Directory(TenantModel):
     def user_view(self, doc: dict, state: LicenceState) -> dict:
         """The full Graph representation of a stored user (routes cut it down with $select)."""
         view = public(doc)
-        view["assignedLicenses"] = state.effective(doc["id"])
-        view["licenseAssignmentStates"] = state.states.get(doc["id"], [])
+        view["assignedLicenses"] = state.effective(doc["id"], doc)
+        view["licenseAssignmentStates"] = state.states_of(doc["id"], doc)
         return view
 
     def group_view(self, doc: dict) -> dict:
