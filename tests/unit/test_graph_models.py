@@ -208,3 +208,14 @@ def test_seed_names_unknown_licences_and_members():
         Directory(Store(), TENANT).seed({"domains": ["contoso.com"]},
                                         {"groups": [{"displayName": "G", "mailNickname": "g",
                                                      "members": ["zed@contoso.com"]}]})
+
+
+def test_one_users_licence_states_match_the_whole_allocation(directory):
+    """The lazy per-user path (no licensed group) and the full allocation answer the same."""
+    ann = directory.user("ann@contoso.com")
+    state = directory.licence_state()
+    one = state.states_of(ann["id"], ann)    # from ann's document alone
+    assert state.holds(ann["id"], SALES) and state.effective(ann["id"]) == [{"disabledPlans": [], "skuId": SALES}]
+    assert one == state.states_of(ann["id"]) == state.states[ann["id"]]   # the same from the whole allocation
+    bob = directory.user("bob@contoso.com")
+    assert directory.licence_state().states_of(bob["id"], bob) == []
