@@ -74,6 +74,9 @@ def assert_no_duplicates(state: dict) -> None:
 
 def sandbox_stack(tmp_path, cloud, name="project") -> Stack:
     project = copy_project(tmp_path / name)
+    stack_file = project / "stacks" / "Pulumi.sandbox.yaml"   # a local `make demo` may have salted it: start fresh
+    stack_file.write_text("".join(line for line in stack_file.read_text().splitlines(keepends=True)
+                                  if not line.startswith("encryptionsalt:")))
     stack = Stack(project, "sandbox", tmp_path / f"{name}-state", env_extra={
         "BCSI_SANDBOX_DIR": str(cloud.data_dir), "HOME": str(tmp_path / f"{name}-home")})
     (tmp_path / f"{name}-home").mkdir()
