@@ -59,12 +59,12 @@ case "$step" in
   preview)
     select_stack
     config=$(policy_config)
-    pulumi preview --stack "$stack" --non-interactive --diff --policy-pack policies --policy-pack-config "$config"
+    pulumi preview --stack "$stack" --non-interactive --refresh --diff --policy-pack policies --policy-pack-config "$config"
     ;;
   up)
     select_stack
     config=$(policy_config)
-    pulumi up --stack "$stack" --non-interactive --yes --policy-pack policies --policy-pack-config "$config"
+    pulumi up --stack "$stack" --non-interactive --refresh --yes --policy-pack policies --policy-pack-config "$config"
     ;;
   check)
     bcsi check --stack "$stack" --format markdown | tee "$out/check-$stack.md"
