@@ -10,17 +10,15 @@ No salesperson couplings: the benchmark is about licences and role sets.
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import yaml
 
 from bench.cloud import SALES_SKU, generated_upns
-from tests.enginekit import ROOT, VENV, Stack
+from tests.enginekit import VENV, Stack, copy_project
 
 STACK = "bench"
-PROJECT_PARTS = ("provisioning", "mscloud", "solution_import", "solutions")
 INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"     # seeded in sandbox/seeds/default.yaml
 INTEGRATION_USER = "bcintegration@contoso.com"
 ONE_CHANGE_ROLE = "Product Availability User"
@@ -44,24 +42,12 @@ def stack_config(n: int, with_last_in_availability: bool = False) -> dict:
     }
 
 
-def copy_project(target: Path) -> Path:
-    """The program's packages and Pulumi.yaml, with the venv as an absolute path (the copy has no .venv)."""
-    if target.exists():
-        shutil.rmtree(target)
-    for part in PROJECT_PARTS:
-        shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("__pycache__", "src", ".venv"))
-    project = (ROOT / "Pulumi.yaml").read_text().replace("virtualenv: .venv", f"virtualenv: {VENV}")
-    (target / "Pulumi.yaml").write_text(project)
-    (target / "stacks").mkdir()
-    return target
-
-
 class BenchStack:
     """One bench stack of n users on one sandbox, driven through the Pulumi CLI and `bcsi` as users do."""
 
     def __init__(self, work_dir: Path, n: int, sandbox_dir: Path):
         self.n = n
-        self.project = copy_project(work_dir / "project")
+        self.project = copy_project(work_dir / "project", with_stacks=False)
         self.stack = Stack(self.project, STACK, work_dir / "state", env_extra={"BCSI_SANDBOX_DIR": str(sandbox_dir)})
         self.write_config(stack_config(n))
         self.stack.init()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -83,3 +84,21 @@ def policy_pack(directory: Path, program: str) -> Path:
     )
     (directory / "__main__.py").write_text(program)
     return directory
+
+
+PROGRAM_PARTS = ("provisioning", "mscloud", "solution_import", "solutions")
+
+
+def copy_project(target: Path, with_stacks: bool = True) -> Path:
+    """A copy of the program (and its stacks) to run with its own state: the venv as an absolute path (the copy
+    has no .venv), and no `encryptionsalt` from a local `pulumi stack init` (the copy gets its own)."""
+    if target.exists():
+        shutil.rmtree(target)
+    for part in PROGRAM_PARTS + (("stacks",) if with_stacks else ()):
+        shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("__pycache__", "src", ".venv"))
+    for stack_file in (target / "stacks").glob("Pulumi.*.yaml") if with_stacks else ():
+        stack_file.write_text(re.sub(r"(?m)^encryptionsalt:.*\n", "", stack_file.read_text()))
+    (target / "stacks").mkdir(exist_ok=True)
+    project = (ROOT / "Pulumi.yaml").read_text().replace("virtualenv: .venv", f"virtualenv: {VENV}")
+    (target / "Pulumi.yaml").write_text(project)
+    return target

@@ -7,27 +7,17 @@ the tree), with its own state backend and its own sandbox.
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 import yaml
 
 from mscloud.connection import clients_for, connection
-from tests.enginekit import ROOT, VENV, Stack
+from tests.enginekit import Stack, copy_project  # noqa: F401 (copy_project: other engine tests import it here)
 
 pytestmark = pytest.mark.engine
 
 INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
 SALES = "DYN365_ENTERPRISE_SALES"
-PROJECT_PARTS = ("provisioning", "mscloud", "solution_import", "solutions", "stacks")
-
-
-def copy_project(target):
-    for part in PROJECT_PARTS:
-        shutil.copytree(ROOT / part, target / part, ignore=shutil.ignore_patterns("__pycache__", "src", ".venv"))
-    project = (ROOT / "Pulumi.yaml").read_text().replace("virtualenv: .venv", f"virtualenv: {VENV}")
-    (target / "Pulumi.yaml").write_text(project)
-    return target
 
 
 def edit_stack(project_dir, change):
