@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 
 from sandbox.app import ServiceError
 
-from .errors import bad_request, invalid_value, not_found, read_only, unknown_property
+from .errors import bad_request, invalid_value, not_found, read_only
 from .models import TenantModel, atomic, now, public
 
 APP_WRITABLE = {"displayName", "description", "signInAudience", "requiredResourceAccess", "identifierUris", "web",
@@ -31,6 +31,8 @@ APP_READ_ONLY = {"id", "appId", "createdDateTime", "passwordCredentials", "publi
 SP_WRITABLE = {"appId", "accountEnabled", "appRoleAssignmentRequired", "tags", "notes", "description",
                "displayName", "servicePrincipalType", "preferredSingleSignOnMode", "notificationEmailAddresses"}
 MAX_FEDERATED = 20
+FIC_FIELDS = ("name", "issuer", "subject", "audiences", "description")
+GRANT_FIELDS = ("clientId", "consentType", "principalId", "resourceId", "scope")
 _FIC_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-_]{2,119}")
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "~.-_"
 DEFAULT_APP_ROLE = "00000000-0000-0000-0000-000000000000"
@@ -65,21 +67,9 @@ def _assignment_id() -> str:
 class Apps(TenantModel):
     """Applications, service principals, app role assignments and oauth2 permission grants."""
 
-    def _check_properties(self, body: Any, writable: set[str], readonly: set[str]) -> None:
-        if not isinstance(body, dict):
-            raise bad_request("Empty Payload. JSON content expected.")
-        for prop in body:
-            if prop in readonly:
-                raise read_only(prop)
-            if prop not in writable and not prop.startswith("@odata."):
-                raise unknown_property(prop)
-
     # -- applications ------------------------------------------------------------------------------
     def application(self, key: str) -> dict:
-        doc = self.store.get("applications", key)
-        if doc is None:
-            raise not_found(key)
-        return doc
+        return self._get("applications", key)
 
     def application_by_app_id(self, app_id: str) -> dict:
         found = self.store.find("applications", appId=app_id.lower())
@@ -216,11 +206,7 @@ class Apps(TenantModel):
     @atomic
     def create_federated_credential(self, key: str, body: Any) -> dict:
         doc = self.application(key)
-        if not isinstance(body, dict):
-            raise bad_request("Empty Payload. JSON content expected.")
-        for prop in body:
-            if prop not in ("name", "issuer", "subject", "audiences", "description") and not prop.startswith("@odata."):
-                raise unknown_property(prop)
+        self._check_properties(body, FIC_FIELDS)
         self._check_fic_values(body, required=True)
         existing = doc.setdefault("federatedIdentityCredentials", [])
         # The three rules below are Entra's; the wordings are unconfirmed.
@@ -247,9 +233,7 @@ class Apps(TenantModel):
             raise bad_request("Empty Payload. JSON content expected.")
         if "name" in body and body["name"] != current["name"]:
             raise read_only("name")
-        for prop in body:
-            if prop not in ("name", "issuer", "subject", "audiences", "description") and not prop.startswith("@odata."):
-                raise unknown_property(prop)
+        self._check_properties(body, FIC_FIELDS)
         self._check_fic_values(body, required=False)
         updated = {**current, **{k: v for k, v in body.items() if not k.startswith("@odata.")}}
         if any(item["id"] != current["id"] and item["issuer"] == updated["issuer"]
@@ -283,10 +267,7 @@ class Apps(TenantModel):
 
     # -- service principals ------------------------------------------------------------------------
     def service_principal(self, key: str) -> dict:
-        doc = self.store.get("servicePrincipals", key)
-        if doc is None:
-            raise not_found(key)
-        return doc
+        return self._get("servicePrincipals", key)
 
     def service_principals(self) -> list[dict]:
         return self.store.list("servicePrincipals")
@@ -383,18 +364,11 @@ class Apps(TenantModel):
         return self.store.list("oauth2PermissionGrants")
 
     def grant(self, key: str) -> dict:
-        doc = self.store.get("oauth2PermissionGrants", key)
-        if doc is None:
-            raise not_found(key)
-        return doc
+        return self._get("oauth2PermissionGrants", key)
 
     @atomic
     def create_grant(self, body: Any) -> dict:
-        if not isinstance(body, dict):
-            raise bad_request("Empty Payload. JSON content expected.")
-        for prop in body:
-            if prop not in ("clientId", "consentType", "principalId", "resourceId", "scope") and not prop.startswith("@odata."):
-                raise unknown_property(prop)
+        self._check_properties(body, GRANT_FIELDS)
         for prop in ("clientId", "consentType", "resourceId"):
             if not isinstance(body.get(prop), str) or not body[prop]:
                 raise invalid_value(prop, "OAuth2PermissionGrant")
@@ -421,13 +395,7 @@ class Apps(TenantModel):
     @atomic
     def update_grant(self, key: str, body: Any) -> dict:
         doc = self.grant(key)
-        if not isinstance(body, dict):
-            raise bad_request("Empty Payload. JSON content expected.")
-        for prop in body:
-            if prop in ("clientId", "consentType", "principalId", "resourceId", "id"):
-                raise read_only(prop)
-            if prop != "scope" and not prop.startswith("@odata."):
-                raise unknown_property(prop)
+        self._check_properties(body, {"scope"}, {"clientId", "consentType", "principalId", "resourceId", "id"})
         if "scope" in body:
             doc["scope"] = str(body["scope"] or "")
         return self._put("oauth2PermissionGrants", doc)

@@ -13,7 +13,7 @@ import functools
 import re
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 from .errors import bad_request, invalid_value, not_found, read_only, unknown_property
 
@@ -164,6 +164,23 @@ class TenantModel:
         if self.store.delete(kind, id_):
             self.on_write()
 
+    def _get(self, kind: str, key: str) -> dict:
+        """A document by id, or Graph's 404 naming the key."""
+        doc = self.store.get(kind, key)
+        if doc is None:
+            raise not_found(key)
+        return doc
+
+    def _check_properties(self, body: Any, writable: Collection[str], readonly: Collection[str] = ()) -> None:
+        """Graph's 400s for a body that is not an object, sets a read-only property or names an unknown one."""
+        if not isinstance(body, dict):
+            raise bad_request("Empty Payload. JSON content expected.")
+        for prop in body:
+            if prop in readonly:
+                raise read_only(prop)
+            if prop not in writable and not prop.startswith("@odata."):
+                raise unknown_property(prop)
+
 
 class Directory(TenantModel):
     """Users, groups, SKUs and licences of the sandbox tenant, with Graph's rules."""
@@ -248,15 +265,6 @@ class Directory(TenantModel):
         self.store.put("deletedItems", doc["id"], doc)  # soft delete: kept 30 days in Entra
         self._delete("users", doc["id"])
 
-    def _check_properties(self, body: Any, writable: set[str], readonly: set[str]) -> None:
-        if not isinstance(body, dict):
-            raise bad_request("Empty Payload. JSON content expected.")
-        for prop in body:
-            if prop in readonly:
-                raise read_only(prop)
-            if prop not in writable and not prop.startswith("@odata."):
-                raise unknown_property(prop)
-
     def _check_password(self, password: Any) -> None:
         if not password_is_complex(password):
             raise bad_request("The specified password does not comply with password complexity requirements. "
@@ -286,10 +294,7 @@ class Directory(TenantModel):
 
     # -- groups ------------------------------------------------------------------------------------
     def group(self, key: str) -> dict:
-        doc = self.store.get("groups", key)
-        if doc is None:
-            raise not_found(key)
-        return doc
+        return self._get("groups", key)
 
     def groups(self) -> list[dict]:
         return self.store.list("groups")
