@@ -1,25 +1,14 @@
 """Graph v1.0 wire layer for applications, service principals, app role assignments and oauth2PermissionGrants."""
 from __future__ import annotations
 
-from werkzeug.wrappers import Response
-
-from sandbox.app import Route, json_response
+from sandbox.app import json_response
 
 from . import permissions as perm
 from .apps import apps
 from .errors import not_found
 from .models import public
-from .query import collection, entity, read_json
-
-
-def no_content() -> Response:
-    return Response(status=204)
-
-
-def created(ctx, context: str, view: dict, location: str):
-    response = json_response({"@odata.context": f"{ctx.base_url}/v1.0/$metadata#{context}/$entity", **view}, 201)
-    response.headers["Location"] = f"{ctx.base_url}/v1.0/{location}"
-    return response
+from .query import collection, created, entity, no_content, read_json
+from .routing import V, route
 
 
 def _application(a, key=None, app_id=None) -> dict:
@@ -220,7 +209,6 @@ def delete_grant(ctx, key):
     return no_content()
 
 
-V = "/v1.0"
 _APP = f"{V}/applications/<key>"
 _APP_BY_APPID = f"{V}/applications(appId='<app_id>')"
 _SP = f"{V}/servicePrincipals/<key>"
@@ -228,46 +216,37 @@ _SP_BY_APPID = f"{V}/servicePrincipals(appId='<app_id>')"
 _FIC = f"{_APP}/federatedIdentityCredentials"
 
 
-def _t(rule: str) -> str:
-    return rule.replace("<key>", "{id}").replace("<app_id>", "{appId}").replace("<fic>", "{ficId}") \
-        .replace("<assignment>", "{assignmentId}")
-
-
-def _route(method: str, rule: str, handler, write: bool = False) -> Route:
-    return Route(method, rule, handler, template=_t(rule), write=write)
-
-
 ROUTES = [
-    _route("GET", f"{V}/applications", list_applications),
-    _route("POST", f"{V}/applications", create_application, True),
-    _route("GET", _APP, get_application),
-    _route("PATCH", _APP, update_application, True),
-    _route("DELETE", _APP, delete_application, True),
-    _route("GET", _APP_BY_APPID, get_application),
-    _route("PATCH", _APP_BY_APPID, update_application, True),
-    _route("DELETE", _APP_BY_APPID, delete_application, True),
-    _route("POST", f"{_APP}/addPassword", add_password, True),
-    _route("POST", f"{_APP}/removePassword", remove_password, True),
-    _route("GET", _FIC, list_federated),
-    _route("POST", _FIC, create_federated, True),
-    _route("GET", f"{_FIC}/<fic>", get_federated),
-    _route("PATCH", f"{_FIC}/<fic>", update_federated, True),
-    _route("DELETE", f"{_FIC}/<fic>", delete_federated, True),
-    _route("GET", f"{V}/servicePrincipals", list_service_principals),
-    _route("POST", f"{V}/servicePrincipals", create_service_principal, True),
-    _route("GET", _SP, get_service_principal),
-    _route("DELETE", _SP, delete_service_principal, True),
-    _route("GET", _SP_BY_APPID, get_service_principal),
-    _route("DELETE", _SP_BY_APPID, delete_service_principal, True),
-    _route("GET", f"{_SP}/appRoleAssignments", list_assignments),
-    _route("POST", f"{_SP}/appRoleAssignments", create_assignment, True),
-    _route("DELETE", f"{_SP}/appRoleAssignments/<assignment>", delete_assignment, True),
-    _route("GET", f"{_SP}/appRoleAssignedTo", list_assigned_to),
-    _route("POST", f"{_SP}/appRoleAssignedTo", create_assigned_to, True),
-    _route("DELETE", f"{_SP}/appRoleAssignedTo/<assignment>", delete_assigned_to, True),
-    _route("GET", f"{V}/oauth2PermissionGrants", list_grants),
-    _route("POST", f"{V}/oauth2PermissionGrants", create_grant, True),
-    _route("GET", f"{V}/oauth2PermissionGrants/<key>", get_grant),
-    _route("PATCH", f"{V}/oauth2PermissionGrants/<key>", update_grant, True),
-    _route("DELETE", f"{V}/oauth2PermissionGrants/<key>", delete_grant, True),
+    route("GET", f"{V}/applications", list_applications),
+    route("POST", f"{V}/applications", create_application, True),
+    route("GET", _APP, get_application),
+    route("PATCH", _APP, update_application, True),
+    route("DELETE", _APP, delete_application, True),
+    route("GET", _APP_BY_APPID, get_application),
+    route("PATCH", _APP_BY_APPID, update_application, True),
+    route("DELETE", _APP_BY_APPID, delete_application, True),
+    route("POST", f"{_APP}/addPassword", add_password, True),
+    route("POST", f"{_APP}/removePassword", remove_password, True),
+    route("GET", _FIC, list_federated),
+    route("POST", _FIC, create_federated, True),
+    route("GET", f"{_FIC}/<fic>", get_federated),
+    route("PATCH", f"{_FIC}/<fic>", update_federated, True),
+    route("DELETE", f"{_FIC}/<fic>", delete_federated, True),
+    route("GET", f"{V}/servicePrincipals", list_service_principals),
+    route("POST", f"{V}/servicePrincipals", create_service_principal, True),
+    route("GET", _SP, get_service_principal),
+    route("DELETE", _SP, delete_service_principal, True),
+    route("GET", _SP_BY_APPID, get_service_principal),
+    route("DELETE", _SP_BY_APPID, delete_service_principal, True),
+    route("GET", f"{_SP}/appRoleAssignments", list_assignments),
+    route("POST", f"{_SP}/appRoleAssignments", create_assignment, True),
+    route("DELETE", f"{_SP}/appRoleAssignments/<assignment>", delete_assignment, True),
+    route("GET", f"{_SP}/appRoleAssignedTo", list_assigned_to),
+    route("POST", f"{_SP}/appRoleAssignedTo", create_assigned_to, True),
+    route("DELETE", f"{_SP}/appRoleAssignedTo/<assignment>", delete_assigned_to, True),
+    route("GET", f"{V}/oauth2PermissionGrants", list_grants),
+    route("POST", f"{V}/oauth2PermissionGrants", create_grant, True),
+    route("GET", f"{V}/oauth2PermissionGrants/<key>", get_grant),
+    route("PATCH", f"{V}/oauth2PermissionGrants/<key>", update_grant, True),
+    route("DELETE", f"{V}/oauth2PermissionGrants/<key>", delete_grant, True),
 ]

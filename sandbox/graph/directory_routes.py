@@ -5,12 +5,13 @@ import json
 
 from werkzeug.wrappers import Response
 
-from sandbox.app import Route, json_response
+from sandbox.app import json_response
 
 from . import permissions as perm
 from .errors import bad_request
 from .models import USER_DEFAULT, USER_READ_ONLY, USER_WRITABLE, directory
-from .query import collection, entity, read_json
+from .query import collection, created, entity, no_content, read_json
+from .routing import V, route
 
 USER_KNOWN = set(USER_DEFAULT) | USER_WRITABLE | USER_READ_ONLY | {"createdDateTime"}
 
@@ -22,10 +23,6 @@ def _user_views(d) -> list[dict]:
 
 def _group_default(view: dict) -> dict:
     return {k: v for k, v in view.items() if k != "assignedLicenses"}
-
-
-def no_content() -> Response:
-    return Response(status=204)
 
 
 # -- users ----------------------------------------------------------------------------------------
@@ -124,10 +121,7 @@ def create_group(ctx):
         perm.require(ctx, perm.WRITE_MEMBERS)
     d = directory(ctx)
     group = d.create_group(body)
-    view = _group_default(d.group_view(group))
-    response = json_response({"@odata.context": f"{ctx.base_url}/v1.0/$metadata#groups/$entity", **view}, 201)
-    response.headers["Location"] = f"{ctx.base_url}/v1.0/groups/{group['id']}"
-    return response
+    return created(ctx, "groups", _group_default(d.group_view(group)), f"groups/{group['id']}")
 
 
 def delete_group(ctx, key):
@@ -204,30 +198,25 @@ def organization(ctx):
     return collection(ctx, [view], "organization", type_name="organization")
 
 
-V = "/v1.0"
 ROUTES = [
-    Route("GET", f"{V}/users", list_users),
-    Route("GET", f"{V}/users/$count", count_users),
-    Route("POST", f"{V}/users", create_user, write=True),
-    Route("GET", f"{V}/users/<key>", get_user, template=f"{V}/users/{{id}}"),
-    Route("PATCH", f"{V}/users/<key>", update_user, template=f"{V}/users/{{id}}", write=True),
-    Route("DELETE", f"{V}/users/<key>", delete_user, template=f"{V}/users/{{id}}", write=True),
-    Route("POST", f"{V}/users/<key>/assignLicense", assign_user_licence, template=f"{V}/users/{{id}}/assignLicense",
-          write=True),
-    Route("GET", f"{V}/users/<key>/licenseDetails", licence_details, template=f"{V}/users/{{id}}/licenseDetails"),
-    Route("GET", f"{V}/users/<key>/memberOf", member_of, template=f"{V}/users/{{id}}/memberOf"),
-    Route("GET", f"{V}/groups", list_groups),
-    Route("POST", f"{V}/groups", create_group, write=True),
-    Route("GET", f"{V}/groups/<key>", get_group, template=f"{V}/groups/{{id}}"),
-    Route("DELETE", f"{V}/groups/<key>", delete_group, template=f"{V}/groups/{{id}}", write=True),
-    Route("GET", f"{V}/groups/<key>/members", list_members, template=f"{V}/groups/{{id}}/members"),
-    Route("POST", f"{V}/groups/<key>/members/$ref", add_member, template=f"{V}/groups/{{id}}/members/$ref",
-          write=True),
-    Route("DELETE", f"{V}/groups/<key>/members/<member>/$ref", remove_member,
-          template=f"{V}/groups/{{id}}/members/{{member}}/$ref", write=True),
-    Route("POST", f"{V}/groups/<key>/assignLicense", assign_group_licence,
-          template=f"{V}/groups/{{id}}/assignLicense", write=True),
-    Route("GET", f"{V}/subscribedSkus", subscribed_skus),
-    Route("GET", f"{V}/domains", domains),
-    Route("GET", f"{V}/organization", organization),
+    route("GET", f"{V}/users", list_users),
+    route("GET", f"{V}/users/$count", count_users),
+    route("POST", f"{V}/users", create_user, True),
+    route("GET", f"{V}/users/<key>", get_user),
+    route("PATCH", f"{V}/users/<key>", update_user, True),
+    route("DELETE", f"{V}/users/<key>", delete_user, True),
+    route("POST", f"{V}/users/<key>/assignLicense", assign_user_licence, True),
+    route("GET", f"{V}/users/<key>/licenseDetails", licence_details),
+    route("GET", f"{V}/users/<key>/memberOf", member_of),
+    route("GET", f"{V}/groups", list_groups),
+    route("POST", f"{V}/groups", create_group, True),
+    route("GET", f"{V}/groups/<key>", get_group),
+    route("DELETE", f"{V}/groups/<key>", delete_group, True),
+    route("GET", f"{V}/groups/<key>/members", list_members),
+    route("POST", f"{V}/groups/<key>/members/$ref", add_member, True),
+    route("DELETE", f"{V}/groups/<key>/members/<member>/$ref", remove_member, True),
+    route("POST", f"{V}/groups/<key>/assignLicense", assign_group_licence, True),
+    route("GET", f"{V}/subscribedSkus", subscribed_skus),
+    route("GET", f"{V}/domains", domains),
+    route("GET", f"{V}/organization", organization),
 ]

@@ -5,6 +5,8 @@ import json
 from typing import Any, Iterable
 from urllib.parse import urlencode
 
+from werkzeug.wrappers import Response
+
 from sandbox import odata
 from sandbox.app import json_response
 
@@ -62,6 +64,17 @@ def entity(ctx, view: dict, context: str, default: Iterable[str] | None = None,
     body = {"@odata.context": f"{ctx.base_url}/v1.0/$metadata#{context}/$entity"}
     body.update(shape(view, fields, default))
     return json_response(body, status)
+
+
+def created(ctx, context: str, view: dict, location: str) -> Response:
+    """A new entity as Graph answers a POST: 201, the whole view (no $select) and its `Location`."""
+    response = json_response({"@odata.context": f"{ctx.base_url}/v1.0/$metadata#{context}/$entity", **view}, 201)
+    response.headers["Location"] = f"{ctx.base_url}/v1.0/{location}"
+    return response
+
+
+def no_content() -> Response:
+    return Response(status=204)
 
 
 def collection(ctx, views: list[dict], context: str, default: Iterable[str] | None = None,
