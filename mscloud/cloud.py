@@ -54,36 +54,30 @@ class Cloud:
         return f"{self.bc_api.rstrip('/')}/{tenant_id}/{environment}/api/v2.0"
 
 
+def _microsoft_cloud(name: str, login_host: str, graph_host: str, dataverse_suffix: str,
+                     bc_host: str | None) -> Cloud:
+    """A national cloud from its hosts: API roots and `.default` scopes follow one rule in every cloud."""
+    return Cloud(
+        name=name,
+        authority_host=f"https://{login_host}",
+        graph_url=f"https://{graph_host}/v1.0",
+        graph_scope=f"https://{graph_host}/.default",
+        dataverse_suffix=dataverse_suffix,
+        bc_api=f"https://{bc_host}/v2.0" if bc_host else None,
+        bc_scope=f"https://{bc_host}/.default" if bc_host else None,
+    )
+
+
 CLOUDS = {
-    "public": Cloud(
-        name="public",
-        authority_host="https://login.microsoftonline.com",
-        graph_url="https://graph.microsoft.com/v1.0",
-        graph_scope="https://graph.microsoft.com/.default",
-        dataverse_suffix=".crm.dynamics.com",
-        bc_api="https://api.businesscentral.dynamics.com/v2.0",
-        bc_scope="https://api.businesscentral.dynamics.com/.default",
-    ),
+    "public": _microsoft_cloud("public", "login.microsoftonline.com", "graph.microsoft.com", ".crm.dynamics.com",
+                               "api.businesscentral.dynamics.com"),
     # US Government (GCC High): Dataverse orgs are *.crm9.dynamics.com (GCC uses crm9 too).
     # Business Central's GCC endpoint is unconfirmed (no public doc found): api.businesscentral.dynamics.us.
-    "usgov": Cloud(
-        name="usgov",
-        authority_host="https://login.microsoftonline.us",
-        graph_url="https://graph.microsoft.us/v1.0",
-        graph_scope="https://graph.microsoft.us/.default",
-        dataverse_suffix=".crm9.dynamics.com",
-        bc_api="https://api.businesscentral.dynamics.us/v2.0",
-        bc_scope="https://api.businesscentral.dynamics.us/.default",
-    ),
+    "usgov": _microsoft_cloud("usgov", "login.microsoftonline.us", "graph.microsoft.us", ".crm9.dynamics.com",
+                              "api.businesscentral.dynamics.us"),
     # China (21Vianet). Business Central is not offered there as far as the docs say: no BC endpoint.
-    "china": Cloud(
-        name="china",
-        authority_host="https://login.chinacloudapi.cn",
-        graph_url="https://microsoftgraph.chinacloudapi.cn/v1.0",
-        graph_scope="https://microsoftgraph.chinacloudapi.cn/.default",
-        dataverse_suffix=".crm.dynamics.cn",
-        bc_api=None,
-    ),
+    "china": _microsoft_cloud("china", "login.chinacloudapi.cn", "microsoftgraph.chinacloudapi.cn", ".crm.dynamics.cn",
+                              None),
 }
 
 
