@@ -190,3 +190,16 @@ class RunningSandbox:
 def start_sandbox(tmp_dir, seed=None, latency_ms: int = 0, faults: str | None = None, extra_args=()) -> RunningSandbox:
     """Serve a sandbox with its data in `tmp_dir` (created); the caller stops it (or uses `with`)."""
     return RunningSandbox(Path(tmp_dir), seed=seed, latency_ms=latency_ms, faults=faults, extra_args=extra_args).start()
+
+
+def count(metrics: dict, method: str, suffix: str) -> int:
+    """Requests in a /_sandbox/metrics snapshot whose route key is `METHOD …suffix`."""
+    return sum(n for key, n in metrics["requests"].items() if key.startswith(method + " ") and key.endswith(suffix))
+
+
+def fresh_clients(cloud, **options):
+    """mscloud clients of the sandbox's seeded admin app, with their own token cache and request counter."""
+    from mscloud import connect
+    from mscloud.credentials import ClientCredential
+
+    return connect(cloud, ClientCredential.from_sandbox(cloud), **options)

@@ -3,7 +3,7 @@ import pytest
 
 from mscloud.cloud import sandbox_cloud
 from mscloud.errors import NotFound
-from tests.sandbox.test_mscloud_sandbox import count, fresh_clients
+from tests.sandboxkit import count, fresh_clients
 
 pytestmark = pytest.mark.sandbox
 

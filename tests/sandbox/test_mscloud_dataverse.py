@@ -2,22 +2,9 @@
 import pytest
 
 from mscloud.errors import NotFound
-from tests.sandbox.test_mscloud_sandbox import count, fresh_clients
+from tests.sandboxkit import count, fresh_clients
 
 pytestmark = pytest.mark.sandbox
-
-
-@pytest.fixture(scope="module")
-def cloud(sandbox):
-    from mscloud.cloud import sandbox_cloud
-
-    return sandbox_cloud(sandbox.data_dir)
-
-
-@pytest.fixture
-def admin(sandbox):
-    sandbox.reset_metrics()
-    return sandbox
 
 
 def test_dataverse_whoami_paging_and_batch(cloud, admin):

@@ -12,30 +12,11 @@ from mscloud import connect
 from mscloud.cloud import sandbox_cloud
 from mscloud.credentials import AuthError, ClientCredential, CredentialError
 from mscloud.errors import NotFound
+from tests.sandboxkit import count, fresh_clients
 
 pytestmark = pytest.mark.sandbox
 
 TOKEN_ROUTE_SUFFIX = "/oauth2/v2.0/token"
-
-
-def count(metrics: dict, method: str, suffix: str) -> int:
-    return sum(n for key, n in metrics["requests"].items() if key.startswith(method + " ") and key.endswith(suffix))
-
-
-def fresh_clients(cloud, **options):
-    return connect(cloud, ClientCredential.from_sandbox(cloud), **options)
-
-
-@pytest.fixture(scope="module")
-def cloud(sandbox):
-    return sandbox_cloud(sandbox.data_dir)
-
-
-@pytest.fixture
-def admin(sandbox):
-    """The shared sandbox with its metrics zeroed (its metrics/settings helpers speak /_sandbox)."""
-    sandbox.reset_metrics()
-    return sandbox
 
 
 def test_token_from_msal_and_counts_agree(cloud, admin):
