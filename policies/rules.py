@@ -253,11 +253,13 @@ def license_units_not_exceeded(resource_type: str, props: Mapping[str, Any], con
     """Graph fails the assignment half-way when units run out: stop it at preview instead."""
     if resource_type != LICENSE_ASSIGNMENT:
         return []
-    available, source = _units(props.get("availableUnits")), "availableUnits"
+    available = _known(lambda: _units(props.get("availableUnits")))
+    source = "availableUnits: free units plus those its own users hold"
     if available is None:
-        available, source = _units(props.get("prepaidUnits")), "prepaidUnits"
+        available, source = _known(lambda: _units(props.get("prepaidUnits"))), "prepaidUnits"
     if available is None:
-        raise NotApplicable("the LicenseAssignment carries no availableUnits/prepaidUnits input: units not checked")
+        raise NotApplicable("the LicenseAssignment carries no availableUnits/prepaidUnits input (its provider could "
+                            "not read the tenant's subscribedSkus at preview): units not checked")
     users = sorted(str(u) for u in props.get("users") or ())
     if len(users) <= available:
         return []

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pulumi
 import pulumi.dynamic as dynamic
+from pulumi.runtime.rpc import UNKNOWN
 
 from mscloud.connection import clients_for
 
@@ -56,6 +57,28 @@ def check_free_units(sku: dict, adding: int, removing: int = 0) -> None:
             f"{sku.get('skuPartNumber')}: {adding} user(s) need a licence but only {available} unit(s) are free "
             f"({enabled} enabled, {sku.get('consumedUnits', 0)} consumed{f', {removing} being removed' if removing else ''}); "
             "nothing was assigned")
+
+
+def available_units(sku: dict, desired, managed, live_direct=None) -> int:
+    """The most users this assignment may hold: free units plus the units its own users hold now.
+
+    With `live_direct` (the SKU's direct holders, read live) the held units are exact: direct holders among the
+    desired and managed users. Without it the managed users (the last applied set, from state) stand for them.
+    The value does not move when this resource assigns or removes (consumed and held change together), so it
+    stays stable from one no-change preview to the next; `check_free_units` asks the same question at `up`.
+    """
+    ours = set(normalize_users(desired)) | set(normalize_users(managed))
+    held = set(normalize_users(managed)) if live_direct is None else set(normalize_users(live_direct)) & ours
+    return free_units(sku) + len(held)
+
+
+def has_unknown(value) -> bool:
+    """Whether a check input still holds a value the engine computes later (preview of a new dependency)."""
+    if isinstance(value, dict):
+        return any(has_unknown(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(has_unknown(v) for v in value)
+    return value == UNKNOWN
 
 
 def disabled_plan_ids(sku: dict, plan_names) -> list[str]:
@@ -262,12 +285,37 @@ class LicenseAssignmentProvider(dynamic.ResourceProvider):
 
     serialize_as_secret_always = False
 
-    def check(self, _olds, news):
+    def check(self, olds, news):
+        """Normalize the sets and add `availableUnits` (one `GET /subscribedSkus`), so the policy pack's
+        license-units-not-exceeded rule judges the assignment at preview; an unknown SKU fails here."""
         news = dict(news)
         news["users"] = normalize_users(news.get("users"))
         news["groups"] = sorted(set(news.get("groups") or []))
         news["disabledPlans"] = sorted(set(news.get("disabledPlans") or []))
+        news.pop("availableUnits", None)
+        if has_unknown([news.get("connection"), news.get("skuPartNumber"), news["users"]]):
+            return dynamic.CheckResult(news, [])
+        try:
+            news["availableUnits"] = self._available_units(olds or {}, news)
+        except LicenseError as error:
+            return dynamic.CheckResult(news, [dynamic.CheckFailure("skuPartNumber", str(error))])
+        except Exception as error:  # preview stays usable when the cloud is unreachable; create/update report it
+            pulumi.log.warn(f"licence {news.get('skuPartNumber')}: units not checked in preview: {error}")
         return dynamic.CheckResult(news, [])
+
+    @staticmethod
+    def _available_units(olds: dict, news: dict) -> int:
+        """Free units plus what the last applied set holds; live holders are read only when that falls short
+        (users who already hold the SKU, e.g. adopted on a first run), so a no-change preview costs one request."""
+        same_sku = str(olds.get("skuPartNumber", "")).upper() == str(news["skuPartNumber"]).upper()
+        managed = (olds.get("users") or []) if same_sku and not has_unknown(olds.get("users")) else []
+        graph = _Graph(news)
+        sku = graph.sku()
+        available = available_units(sku, news["users"], managed)
+        if len(news["users"]) > available:
+            direct, _ = graph.holders(str(sku["skuId"]))
+            available = available_units(sku, news["users"], managed, live_direct=direct)
+        return available
 
     def diff(self, _id, olds, news):
         result = member_diff(olds, news)

@@ -37,6 +37,7 @@ ALLOWED_UPN = "a UPN like name@contoso.com"
 ALLOWED_PRINCIPAL = f"{ALLOWED_UPN}, an application id GUID, or '{INTEGRATION}'"
 ALLOWED_GUID = "a GUID like 7d3f6a52-1c4e-4b7a-9d2e-5a8b1c0e4f21"
 ALLOWED_SKU = "a SKU part number of uppercase letters, digits and '_', like DYN365_ENTERPRISE_SALES"
+ALLOWED_COUNTRY = "an ISO 3166 two-letter country code, like US or DK"
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _UPN_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
@@ -118,6 +119,7 @@ class LicenseSettings:
     users: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     disabled_plans: tuple[str, ...] = ()
+    usage_location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -572,14 +574,8 @@ class _Validator:
         name_allowed = "the display name, like BC Sales integration"
         display_name = self.required(key, section, "displayName", name_allowed)
         display_name = self.text(f"{key}.displayName", display_name, name_allowed, 256) if display_name is not None else None
-        location_allowed = "an ISO 3166 two-letter country code, like US or DK"
-        location = self.required(key, section, "usageLocation", location_allowed)
-        if location is not None and self.plain(f"{key}.usageLocation", location):
-            if not isinstance(location, str) or location not in ISO_3166_ALPHA2:
-                self.p.add(f"{key}.usageLocation", f"{_show(location)} is not an ISO 3166 alpha-2 country code", location_allowed)
-                location = None
-        else:
-            location = None
+        location = self.required(key, section, "usageLocation", ALLOWED_COUNTRY)
+        location = self.country(f"{key}.usageLocation", location) if location is not None else None
         if not (upn and display_name and location):
             return None
         return UserSettings(user_principal_name=upn, display_name=display_name, usage_location=location)
@@ -669,7 +665,8 @@ class _Validator:
         key = self.key("licenses")
         if "licenses" not in self.values:
             return {}
-        section = self.mapping(key, self.values["licenses"], "a map of SKU part number to {users, groups, disabledPlans}")
+        section = self.mapping(key, self.values["licenses"],
+                               "a map of SKU part number to {users, groups, disabledPlans, usageLocation}")
         if section is None:
             return None
         result: dict[str, LicenseSettings] = {}
@@ -678,8 +675,8 @@ class _Validator:
             if not isinstance(sku, str) or not _SKU.match(sku):
                 self.p.add(sku_key, f"{_show(sku)} is not a SKU part number", ALLOWED_SKU)
                 continue
-            body = self.mapping(sku_key, entry, "a map with users, groups and disabledPlans",
-                                ("users", "groups", "disabledPlans"))
+            body = self.mapping(sku_key, entry, "a map with users, groups, disabledPlans and usageLocation",
+                                ("users", "groups", "disabledPlans", "usageLocation"))
             if body is None:
                 continue
             users = self.unique_list(f"{sku_key}.users", body.get("users"),
@@ -690,8 +687,14 @@ class _Validator:
                                       "a list of group display names")
             plans = self.unique_list(f"{sku_key}.disabledPlans", body.get("disabledPlans"), self.plan_name,
                                      "a list of service plan names, like DYN365_CDS_DYN_APPS")
+            location = body.get("usageLocation")
+            if location is not None:
+                location = self.country(f"{sku_key}.usageLocation", location)
+                if location is None:
+                    continue
             if users is not None and groups is not None and plans is not None:
-                result[sku] = LicenseSettings(sku=sku, users=users, groups=groups, disabled_plans=plans)
+                result[sku] = LicenseSettings(sku=sku, users=users, groups=groups, disabled_plans=plans,
+                                              usage_location=location)
         return result
 
     def license_user(self, key: str, value: Any, integration_user: str | None, identity_ok: bool) -> str | None:
@@ -701,6 +704,15 @@ class _Validator:
                 return None
             return integration_user or INTEGRATION
         return self.upn(key, value, f"{ALLOWED_UPN}, or '{INTEGRATION}' for the integration user")
+
+    def country(self, key: str, value: Any) -> str | None:
+        """An Entra ID usage location: an ISO 3166 alpha-2 code, upper-case as Graph stores it."""
+        if not self.plain(key, value):
+            return None
+        if not isinstance(value, str) or value not in ISO_3166_ALPHA2:
+            self.p.add(key, f"{_show(value)} is not an ISO 3166 alpha-2 country code", ALLOWED_COUNTRY)
+            return None
+        return value
 
     def plan_name(self, key: str, value: Any) -> str | None:
         allowed = "a service plan name of letters, digits and '_', like DYN365_CDS_DYN_APPS"
