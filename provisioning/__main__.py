@@ -18,15 +18,13 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 if str(PROJECT_DIR) not in sys.path:  # the engine runs this file as a script: make the project importable
     sys.path.insert(0, str(PROJECT_DIR))
 
-from mscloud.connection import connection  # noqa: E402
 from provisioning import settings as settings_module  # noqa: E402
 from provisioning.couplings import SalespersonCouplings  # noqa: E402
 from provisioning.dataverse_connection import DataverseConnection, DataverseConnectionArgs  # noqa: E402
 from provisioning.identity import IntegrationIdentity  # noqa: E402
 from provisioning.licenses import LicenseAssignment  # noqa: E402
+from provisioning.stack_access import stack_connection  # noqa: E402
 from solution_import.package import read_package  # noqa: E402
-
-SANDBOX_DIR_ENV = "BCSI_SANDBOX_DIR"
 
 
 def end_quietly_when_cancelled() -> None:
@@ -48,14 +46,6 @@ def load_settings():
         return settings_module.from_pulumi_config(source, project_dir=PROJECT_DIR)
     except settings_module.SettingsError as error:
         raise pulumi.RunError(str(error)) from None
-
-
-def stack_connection(settings) -> dict:
-    """The secret-free connection dict every resource carries (the sandbox is found through BCSI_SANDBOX_DIR)."""
-    sandbox_dir = None
-    if settings.cloud == "sandbox":
-        sandbox_dir = os.environ.get(SANDBOX_DIR_ENV) or str(PROJECT_DIR / ".sandbox")
-    return connection(settings.cloud, settings.tenant_id, sandbox_dir)
 
 
 def integration_identity(settings) -> tuple[IntegrationIdentity, object, object, str | None]:
@@ -86,7 +76,7 @@ def main() -> None:
     end_quietly_when_cancelled()
     settings = load_settings()
     read_package(PROJECT_DIR / settings.solution.path)   # a broken package stops the run before any resource exists
-    conn = stack_connection(settings)
+    conn = stack_connection(settings, PROJECT_DIR)
     identity, principal, app_id, integration_user = integration_identity(settings)
     licenses = license_assignments(settings, conn, identity)
 

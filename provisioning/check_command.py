@@ -1,25 +1,12 @@
 """The `bcsi check` click command: settings -> live reads -> rendered results, exit 0 (no failure) or 1."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from provisioning.check import DEFAULT_CREDENTIAL_WINDOW_DAYS
-
-SANDBOX_DIR_ENV = "BCSI_SANDBOX_DIR"
-
-
-def stack_connection(settings, project_dir: Path) -> dict:
-    """The same secret-free connection dict the program gives its resources (sandbox via BCSI_SANDBOX_DIR)."""
-    from mscloud.connection import connection
-
-    sandbox_dir = None
-    if settings.cloud == "sandbox":
-        sandbox_dir = os.environ.get(SANDBOX_DIR_ENV) or str(project_dir / ".sandbox")
-    return connection(settings.cloud, settings.tenant_id, sandbox_dir)
 
 
 @click.command()
@@ -52,14 +39,9 @@ def check(stack: str, output_format: str, project_dir: Path, credential_window_d
     from mscloud.cloud import CloudError
     from provisioning.check import LiveEnvironment, exit_code, run_checks
     from provisioning.check_render import RENDERERS
-    from provisioning.settings import SettingsError, load_stack
+    from provisioning.stack_access import load_stack_or_exit, stack_connection
 
-    try:
-        settings = load_stack(project_dir, stack)
-    except SettingsError as error:
-        for line in error.lines:
-            click.echo(line, err=True)
-        sys.exit(1)
+    settings = load_stack_or_exit(project_dir, stack)
     conn = stack_connection(settings, project_dir)
     try:
         clients = clients_for(conn)

@@ -1,7 +1,6 @@
 """The `bcsi` command line: validate, plan, check, and the local sandbox cloud."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -39,14 +38,9 @@ def validate(stack: str, project_dir: Path):
     `file: key: what is wrong (allowed: ...)` and exit 1. provisioning/README.md
     describes every key.
     """
-    from provisioning.settings import SettingsError, load_stack
+    from provisioning.stack_access import load_stack_or_exit
 
-    try:
-        settings = load_stack(project_dir, stack)
-    except SettingsError as error:
-        for line in error.lines:
-            click.echo(line, err=True)
-        sys.exit(1)
+    settings = load_stack_or_exit(project_dir, stack)
     click.echo(f"{settings.source}: valid ({summary(settings)})")
 
 

@@ -16,14 +16,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mscloud.connection import clients_for, connection
+from mscloud.connection import clients_for
 from provisioning.dataverse_connection import role_principals
 from provisioning.licenses import LicenseError, find_sku, group_holds, license_graph, normalize_users, user_changes
 from solution_import.common import DataverseSetupError, quote
 from solution_import.members import INTEGRATION, classify, member_changes, normalise
 from solution_import.roles import fixed_role_id, read_holders, resolve_role
 
-SANDBOX_DIR_ENV = "BCSI_SANDBOX_DIR"
 STACK_SECRET_NAME = "bcsi integration"   # the ApplicationPassword's display name in provisioning/identity.py
 
 
@@ -56,14 +55,6 @@ class Plan:
 
 # ---------------------------------------------------------------------------------------------------------
 # Connecting
-
-
-def stack_connection(settings, project_dir: str | Path) -> dict:
-    """The same secret-free connection the program builds (the sandbox through $BCSI_SANDBOX_DIR)."""
-    sandbox_dir = None
-    if settings.cloud == "sandbox":
-        sandbox_dir = os.environ.get(SANDBOX_DIR_ENV) or str(Path(project_dir) / ".sandbox")
-    return connection(settings.cloud, settings.tenant_id, sandbox_dir)
 
 
 def previous_outputs(project_dir: str | Path, stack: str) -> dict:

@@ -34,14 +34,9 @@ def plan(stack: str, fmt: str, project_dir: Path):
 
     Exit 0: no change; 2: changes; 1: error (one line on stderr).
     """
-    from provisioning.settings import SettingsError, load_stack
+    from provisioning.stack_access import load_stack_or_exit
 
-    try:
-        settings = load_stack(project_dir, stack)
-    except SettingsError as error:
-        for line in error.lines:
-            click.echo(line, err=True)
-        sys.exit(EXIT_ERROR)
+    settings = load_stack_or_exit(project_dir, stack)   # exit 1 (EXIT_ERROR) on invalid settings
     try:
         result = _plan(settings, stack, project_dir)
     except Exception as error:  # noqa: BLE001 - every failure is one line, never a traceback
@@ -52,7 +47,8 @@ def plan(stack: str, fmt: str, project_dir: Path):
 
 
 def _plan(settings, stack: str, project_dir: Path):
-    from provisioning.plan import make_plan, previous_outputs, stack_connection
+    from provisioning.plan import make_plan, previous_outputs
+    from provisioning.stack_access import stack_connection
 
     outputs = previous_outputs(project_dir, stack) if settings.licenses else {}
     return make_plan(settings, stack, stack_connection(settings, project_dir), outputs)
