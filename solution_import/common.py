@@ -6,6 +6,7 @@ rebuilds (or reuses, per process) the clients from the secret-free `connection` 
 from __future__ import annotations
 
 from mscloud.connection import clients_for
+from mscloud.dataverse import odata_string
 
 SYSTEM_ADMINISTRATOR_TEMPLATE = "627090ff-40a3-4053-8790-584edc5be201"
 ACCESS_MODE_NON_INTERACTIVE = 4
@@ -33,6 +34,4 @@ def root_business_unit(dataverse) -> str:
     return guid(rows[0]["businessunitid"])
 
 
-def quote(value: str) -> str:
-    """An OData string literal ('' escapes a quote)."""
-    return "'" + str(value).replace("'", "''") + "'"
+quote = odata_string   # an OData string literal ('' escapes a quote): the client's one rule, under its old name here
