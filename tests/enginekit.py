@@ -102,3 +102,12 @@ def copy_project(target: Path, with_stacks: bool = True) -> Path:
     project = (ROOT / "Pulumi.yaml").read_text().replace("virtualenv: .venv", f"virtualenv: {VENV}")
     (target / "Pulumi.yaml").write_text(project)
     return target
+
+
+def sandbox_project_stack(tmp_path: Path, cloud) -> Stack:
+    """The project's `sandbox` stack copied to tmp_path/project, with its own state (tmp_path/state), pointed at the
+    running sandbox `cloud` through BCSI_SANDBOX_DIR, and initialised."""
+    project = copy_project(tmp_path / "project")
+    stack = Stack(project, "sandbox", tmp_path / "state", env_extra={"BCSI_SANDBOX_DIR": str(cloud.data_dir)})
+    stack.init()
+    return stack

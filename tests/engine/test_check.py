@@ -12,8 +12,8 @@ import pytest
 
 from mscloud.connection import clients_for, connection
 from solution_import.roles import INTEGRATION_USER
-from tests.engine.test_sandbox_stack import INTEGRATION_APP, SALES, copy_project
-from tests.enginekit import VENV, Stack
+from tests.engine.test_sandbox_stack import INTEGRATION_APP, SALES
+from tests.enginekit import VENV, Stack, sandbox_project_stack
 
 pytestmark = pytest.mark.engine
 
@@ -29,9 +29,7 @@ def failures(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:
 
 def test_check_after_up_fails_on_drift_and_passes_after_up(tmp_path, start_sandbox):
     cloud = start_sandbox(tmp_path / "sandbox")
-    project = copy_project(tmp_path / "project")
-    stack = Stack(project, "sandbox", tmp_path / "state", env_extra={"BCSI_SANDBOX_DIR": str(cloud.data_dir)})
-    stack.init()
+    stack = sandbox_project_stack(tmp_path, cloud)
     stack.run("up", "--yes", "--skip-preview")
 
     cloud.reset_metrics()

@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from tests.engine.test_sandbox_stack import SALES, copy_project, edit_stack
-from tests.enginekit import VENV, Stack
+from tests.engine.test_sandbox_stack import SALES, edit_stack
+from tests.enginekit import VENV, Stack, sandbox_project_stack
 
 pytestmark = pytest.mark.engine
 
@@ -57,9 +57,7 @@ def preview_changes(preview: dict, integration: str) -> set[tuple[str, str, str,
 
 def test_plan_and_preview_name_the_same_principals(tmp_path, start_sandbox):
     cloud = start_sandbox(tmp_path / "sandbox")
-    project = copy_project(tmp_path / "project")
-    stack = Stack(project, "sandbox", tmp_path / "state", env_extra={"BCSI_SANDBOX_DIR": str(cloud.data_dir)})
-    stack.init()
+    stack = sandbox_project_stack(tmp_path, cloud)
 
     before = bcsi_plan(stack)
     assert before.returncode == 2 and plan_changes(before), before.stdout   # nothing deployed: all grants
@@ -72,7 +70,7 @@ def test_plan_and_preview_name_the_same_principals(tmp_path, start_sandbox):
         config["bcsi:roles"]["Product Availability User"].append("carla@contoso.com")
         config["bcsi:licenses"][SALES]["users"].remove("carla@contoso.com")
 
-    edit_stack(project, change)
+    edit_stack(stack.project_dir, change)
     planned = bcsi_plan(stack)
     assert planned.returncode == 2
     expected = {("grant", "role", "carla@contoso.com", "Product Availability User"),

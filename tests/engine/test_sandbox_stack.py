@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from mscloud.connection import clients_for, connection
-from tests.enginekit import Stack, copy_project  # noqa: F401 (copy_project: other engine tests import it here)
+from tests.enginekit import copy_project, sandbox_project_stack  # noqa: F401 (others import copy_project here)
 
 pytestmark = pytest.mark.engine
 
@@ -35,9 +35,7 @@ def summary(output: str) -> dict[str, int]:
 
 def test_sandbox_stack_up_preview_change_and_no_change_up(tmp_path, start_sandbox):
     cloud = start_sandbox(tmp_path / "sandbox")
-    project = copy_project(tmp_path / "project")
-    stack = Stack(project, "sandbox", tmp_path / "state", env_extra={"BCSI_SANDBOX_DIR": str(cloud.data_dir)})
-    stack.init()
+    stack = sandbox_project_stack(tmp_path, cloud)
 
     stack.run("up", "--yes", "--skip-preview")
     outputs = stack.outputs()
@@ -56,7 +54,7 @@ def test_sandbox_stack_up_preview_change_and_no_change_up(tmp_path, start_sandbo
         config["bcsi:roles"]["Product Availability User"].append("carla@contoso.com")
         config["bcsi:licenses"][SALES]["users"].remove("carla@contoso.com")
 
-    edit_stack(project, change)
+    edit_stack(stack.project_dir, change)
     previewed = stack.run("preview", "--diff")
     preview = previewed.stdout + previewed.stderr   # --diff writes diagnostics to stderr
     assert summary(preview) == {"to update": 2, "unchanged": 9}, preview
