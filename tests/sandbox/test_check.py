@@ -15,17 +15,17 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from mscloud.connection import clients_for, connection
 from provisioning.check import LiveEnvironment, run_checks
 from provisioning.cli import main
+from provisioning.dataverse_connection import role_principals
 from provisioning.licenses import LicenseAssignmentProvider
 from provisioning.settings import load_stack, parse
 from sandbox.seed import DEFAULT_SEED
-from solution_import.members import INTEGRATION, classify
-from solution_import.package import read_package
+from solution_import.members import classify
 from solution_import.roles import INTEGRATION_USER, RoleAssignmentProvider, fixed_role_id
 from solution_import.solution import IntegrationSolutionProvider
 from solution_import.users import ApplicationUserProvider, IntegrationUserAccessProvider
+from tests.providerkit import ProviderCloud
 from tests.sandboxkit import start_sandbox
 
 pytestmark = pytest.mark.sandbox
@@ -38,24 +38,8 @@ BULK = 1000
 BULK_USERS = [f"sales{n:04d}@contoso.com" for n in range(1, BULK + 1)]
 
 
-class Cloud:
+class Cloud(ProviderCloud):
     """A private sandbox (currencies EUR base + USD, 1,000 licensed Sales users) and the admin clients that break it."""
-
-    def __init__(self, running):
-        self.running = running
-        self.conn = connection("sandbox", sandbox_dir=running.data_dir)
-        self.url = running.endpoints["dataverse"]
-
-    @property
-    def clients(self):
-        return clients_for(self.conn)
-
-    @property
-    def dataverse(self):
-        return self.clients.dataverse(self.url)
-
-    def props(self, **extra) -> dict:
-        return {"connection": self.conn, "environmentUrl": self.url, **extra}
 
     def bc_patch(self, path: str, body: dict) -> None:
         """A BC API PATCH as an admin would send it (If-Match: *)."""
@@ -89,17 +73,14 @@ def cloud(tmp_path_factory):
 
 def apply_stack(cloud: Cloud, settings) -> None:
     """What `pulumi up` of the stack does, through the same providers: solution, users, roles, licences."""
-    package = read_package(ROOT / settings.solution.path)
-    IntegrationSolutionProvider().create(cloud.props(
-        packagePath=package.path, packageSha256=package.sha256, uniqueName=package.unique_name,
-        version=package.version, uninstallOnDelete=False, importTimeoutSeconds=60))
+    IntegrationSolutionProvider().create(cloud.solution_props(ROOT / settings.solution.path))
     ApplicationUserProvider().create(cloud.props(appId=settings.identity.app.app_id))
     IntegrationUserAccessProvider().create(cloud.props(
         userPrincipalName=settings.identity.user.user_principal_name, accessMode=4))
     integration = classify(settings.integration_principal)
     for role, members in sorted(settings.roles.items()):
-        principals = [{"type": "user", "key": INTEGRATION} if m == INTEGRATION else classify(m) for m in members]
-        RoleAssignmentProvider().create(cloud.props(roleName=role, roleId=fixed_role_id(role), principals=principals,
+        RoleAssignmentProvider().create(cloud.props(roleName=role, roleId=fixed_role_id(role),
+                                                    principals=role_principals(members),
                                                     integrationPrincipal=integration))
     for sku, entry in sorted(settings.licenses.items()):
         LicenseAssignmentProvider().create({"connection": cloud.conn, "skuPartNumber": sku, "users": list(entry.users),

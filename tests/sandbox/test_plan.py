@@ -12,15 +12,14 @@ import subprocess
 import pytest
 import yaml
 
-from mscloud.connection import clients_for, connection
 from provisioning.dataverse_connection import role_principals
 from provisioning.plan import make_plan
 from provisioning.settings import load_stack, parse
 from solution_import.members import classify
-from solution_import.package import read_package
 from solution_import.roles import RoleAssignmentProvider
 from solution_import.solution import IntegrationSolutionProvider
 from solution_import.users import ApplicationUserProvider
+from tests.providerkit import ProviderCloud
 from tests.sandboxkit import ROOT, start_sandbox
 
 pytestmark = pytest.mark.sandbox
@@ -46,11 +45,10 @@ def stack_config(licence_users, pau) -> dict:
     }
 
 
-class Cloud:
+class Cloud(ProviderCloud):
     def __init__(self, running, project):
-        self.running, self.project = running, project
-        self.conn = connection("sandbox", sandbox_dir=running.data_dir)
-        self.url = running.endpoints["dataverse"]
+        super().__init__(running)
+        self.project = project
 
     def write_stack(self, name: str, config: dict) -> None:
         (self.project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
@@ -64,16 +62,12 @@ class Cloud:
         """Apply the stack's Dataverse side with the resources' own providers (what `up` runs); the licences of
         the 1,000 users are seeded (assigning them through the sandbox takes minutes, see tests/sandbox/test_licenses.py)."""
         settings = load_stack(self.project, name)
-        common = {"connection": self.conn, "environmentUrl": self.url}
-        package = read_package(self.project / SAMPLE)
-        IntegrationSolutionProvider().create({
-            **common, "packagePath": package.path, "packageSha256": package.sha256, "uniqueName": package.unique_name,
-            "version": package.version, "uninstallOnDelete": False, "importTimeoutSeconds": 60})
-        ApplicationUserProvider().create({**common, "appId": APP})
+        IntegrationSolutionProvider().create(self.solution_props(self.project / SAMPLE))
+        ApplicationUserProvider().create(self.props(appId=APP))
         for role, members in settings.roles.items():
-            RoleAssignmentProvider().create({**common, "roleName": role, "roleId": None if role.startswith("Product")
-                                             else _fixed(role), "principals": role_principals(members),
-                                             "integrationPrincipal": classify(APP)})
+            RoleAssignmentProvider().create(self.props(roleName=role, roleId=None if role.startswith("Product")
+                                                       else _fixed(role), principals=role_principals(members),
+                                                       integrationPrincipal=classify(APP)))
 
 
 def _fixed(role):
@@ -143,11 +137,11 @@ def test_no_change_at_1000_users_within_15_requests_tokens_included(cloud):
 
 def test_drift_and_settings_changes_show_as_grants_and_revokes(cloud):
     cloud.write_stack("bulk", stack_config(BULK, BULK))
-    dataverse = clients_for(cloud.conn).dataverse(cloud.url)
+    dataverse = cloud.dataverse
     carla = dataverse.list("systemusers", select=["systemuserid"], filter="domainname eq 'carla@contoso.com'")[0]
     pau = dataverse.list("roles", select=["roleid"], filter="name eq 'Product Availability User'")[0]
     dataverse.associate("systemusers", carla["systemuserid"], "systemuserroles_association", "roles", pau["roleid"])
-    graph = clients_for(cloud.conn).graph
+    graph = cloud.clients.graph
     sku_id = next(s["skuId"] for s in graph.list("/subscribedSkus") if s["skuPartNumber"] == SALES)
     graph.post("/users/user0002@contoso.com/assignLicense", {"addLicenses": [], "removeLicenses": [sku_id]})
     # settings: user0001 loses Product Availability User and the licence
@@ -177,7 +171,7 @@ def test_managed_app_registration_permissions_and_credential(cloud):
     config["bcsi:roles"] = {"Integration Administrator": ["integration"]}
     del config["bcsi:licenses"]
     settings = parse(config, "stacks/Pulumi.manage.yaml")
-    graph = clients_for(cloud.conn).graph
+    graph = cloud.clients.graph
     got = {(c.action, c.kind, c.principal, c.target) for c in make_plan(settings, "manage", cloud.conn).changes}
     assert got == {
         ("grant", "api-permission", APP, "Dynamics CRM user_impersonation (delegated)"),

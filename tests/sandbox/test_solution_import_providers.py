@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mscloud.connection import clients_for, connection
 from sandbox.seed import DEFAULT_SEED
 from solution_import.common import DataverseSetupError
 from solution_import.importjob import ImportFailed
-from solution_import.package import read_package
 from solution_import.roles import INTEGRATION_USER, RoleAssignmentProvider
 from solution_import.solution import IntegrationSolutionProvider
 from solution_import.users import ApplicationUserProvider, IntegrationUserAccessProvider
+from tests.providerkit import ProviderCloud
 from tests.sandboxkit import start_sandbox
 
 pytestmark = pytest.mark.sandbox
@@ -31,20 +30,8 @@ ADMIN_APP = "0c1c9a1e-6d1b-4a43-9a35-4f1d1f2b7c10"
 BULK = 1000
 
 
-class Cloud:
+class Cloud(ProviderCloud):
     """The private sandbox of this module: props for providers, the admin client, metrics."""
-
-    def __init__(self, running):
-        self.running = running
-        self.conn = connection("sandbox", sandbox_dir=running.data_dir)
-        self.url = running.endpoints["dataverse"]
-
-    @property
-    def dataverse(self):
-        return clients_for(self.conn).dataverse(self.url)
-
-    def props(self, **extra) -> dict:
-        return {"connection": self.conn, "environmentUrl": self.url, **extra}
 
     def reset(self) -> None:
         self.running.reset_metrics()
@@ -66,13 +53,6 @@ def cloud(tmp_path_factory):
     (base / "seed.yaml").write_text(yaml.safe_dump(seed))
     with start_sandbox(base / "data", seed=base / "seed.yaml") as running:
         yield Cloud(running)
-
-
-def solution_props(cloud: Cloud, package: Path, **extra) -> dict:
-    p = read_package(package)
-    wanted = {"packagePath": p.path, "packageSha256": p.sha256, "uniqueName": p.unique_name, "version": p.version,
-              "uninstallOnDelete": False, "importTimeoutSeconds": 60, **extra}
-    return cloud.props(**wanted)
 
 
 def installed_version(cloud: Cloud, name: str):
@@ -98,7 +78,7 @@ def test_preflight_names_the_missing_role_before_any_write(cloud):
         before = installed_version(cloud, "BcSalesIntegrationSample")
         cloud.reset()
         with pytest.raises(DataverseSetupError, match="Solution Customizer") as err:
-            IntegrationSolutionProvider().create(solution_props(cloud, ADD_ON))
+            IntegrationSolutionProvider().create(cloud.solution_props(ADD_ON))
         assert "System Administrator" not in str(err.value).split("lacks")[1].split(";")[0]
         assert cloud.metrics()["writes"] == 0
         assert installed_version(cloud, "BcSalesIntegrationSample") == before
@@ -108,7 +88,7 @@ def test_preflight_names_the_missing_role_before_any_write(cloud):
 
 def test_import_then_same_version_is_adopted_without_writes(cloud):
     provider = IntegrationSolutionProvider()
-    props = solution_props(cloud, SAMPLE_10)
+    props = cloud.solution_props(SAMPLE_10)
     created = provider.create(props)
     assert created.outs["installedVersion"] == "1.0.0.0"
     assert installed_version(cloud, "BcSalesIntegrationSample") == "1.0.0.0"
@@ -125,34 +105,34 @@ def test_import_then_same_version_is_adopted_without_writes(cloud):
 
 def test_upgrade_then_lower_version_is_refused(cloud):
     provider = IntegrationSolutionProvider()
-    old = provider.read("", solution_props(cloud, SAMPLE_10)).outs
-    new = solution_props(cloud, SAMPLE_11)
+    old = provider.read("", cloud.solution_props(SAMPLE_10)).outs
+    new = cloud.solution_props(SAMPLE_11)
     assert provider.diff(old["solutionId"], old, new).changes
     updated = provider.update(old["solutionId"], old, new)
     assert updated.outs["installedVersion"] == "1.1.0.0"
 
     cloud.reset()
     with pytest.raises(DataverseSetupError, match="cannot downgrade"):
-        provider.create(solution_props(cloud, SAMPLE_10))
+        provider.create(cloud.solution_props(SAMPLE_10))
     assert cloud.metrics()["writes"] == 0
     assert installed_version(cloud, "BcSalesIntegrationSample") == "1.1.0.0"
 
 
 def test_failed_import_names_the_component(cloud):
     with pytest.raises(ImportFailed, match="bcsi_itemavailability|BcSalesIntegrationPrerequisites") as err:
-        IntegrationSolutionProvider().create(solution_props(cloud, ADD_ON))
+        IntegrationSolutionProvider().create(cloud.solution_props(ADD_ON))
     assert "\n" not in str(err.value)
     assert installed_version(cloud, "BcSalesIntegrationSampleAddOn") is None
 
 
 def test_import_timeout_is_a_clear_error(cloud):
     with pytest.raises(DataverseSetupError, match="import still running after"):
-        IntegrationSolutionProvider().create(solution_props(cloud, ADD_ON, importTimeoutSeconds=0.001))
+        IntegrationSolutionProvider().create(cloud.solution_props(ADD_ON, importTimeoutSeconds=0.001))
 
 
 def test_delete_leaves_the_solution_unless_asked_to_uninstall(cloud):
     provider = IntegrationSolutionProvider()
-    outs = provider.create(solution_props(cloud, SAMPLE_11)).outs
+    outs = provider.create(cloud.solution_props(SAMPLE_11)).outs
     cloud.reset()
     provider.delete(outs["solutionId"], outs)
     assert cloud.metrics()["writes"] == 0
@@ -214,7 +194,7 @@ def test_user_not_synced_yet_is_a_clear_error(cloud):
 @pytest.fixture
 def roles_installed(cloud):
     """The sample solution brings the integration roles (adopted when an earlier test installed it)."""
-    IntegrationSolutionProvider().create(solution_props(cloud, SAMPLE_11))
+    IntegrationSolutionProvider().create(cloud.solution_props(SAMPLE_11))
 
 
 ANN = {"type": "user", "key": "ann@contoso.com"}
@@ -312,7 +292,7 @@ def test_import_and_roles_converge_under_throttling(tmp_path):
     """429s and 503s (with Retry-After) on Dataverse routes: the HTTP core retries, the providers still converge."""
     with start_sandbox(tmp_path / "data", faults="429=0.2,503=0.05,seed=7") as running:
         throttled = Cloud(running)
-        IntegrationSolutionProvider().create(solution_props(throttled, SAMPLE_11))
+        IntegrationSolutionProvider().create(throttled.solution_props(SAMPLE_11))
         provider = RoleAssignmentProvider()
         props = {**role_props(throttled, [ANN, BOB, CARLA]), "integrationPrincipal": None}
         created = provider.create(props)
