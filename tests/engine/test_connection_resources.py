@@ -58,14 +58,19 @@ def holders(running) -> list[str]:
     return sorted((r.get("applicationid") or r["domainname"]).lower() for r in rows)
 
 
-def test_connection_resources_through_the_engine(tmp_path, running):
-    project = python_project(tmp_path / "proj", "connection", PROGRAM)
-    stack = Stack(project, "sandbox", tmp_path / "state")
+def connection_stack(tmp_path, running, package) -> Stack:
+    """The connection program's stack on `running`, importing `package`, with `integration` as its one role member."""
+    stack = Stack(python_project(tmp_path / "proj", "connection", PROGRAM), "sandbox", tmp_path / "state")
     stack.init()
     stack.run("config", "set", "sandboxDir", str(running.data_dir))
     stack.run("config", "set", "dataverseUrl", running.endpoints["dataverse"])
-    stack.run("config", "set", "package", str(PACKAGE))
+    stack.run("config", "set", "package", str(package))
     stack.run("config", "set", "--path", "members[0]", "integration")
+    return stack
+
+
+def test_connection_resources_through_the_engine(tmp_path, running):
+    stack = connection_stack(tmp_path, running, PACKAGE)
 
     up = stack.run("up", "--yes")
     assert "import: succeeded" in up.stdout
@@ -107,13 +112,7 @@ def test_connection_resources_through_the_engine(tmp_path, running):
 
 
 def test_a_missing_package_stops_the_preview_with_one_line(tmp_path, running):
-    project = python_project(tmp_path / "proj", "connection", PROGRAM)
-    stack = Stack(project, "sandbox", tmp_path / "state")
-    stack.init()
-    stack.run("config", "set", "sandboxDir", str(running.data_dir))
-    stack.run("config", "set", "dataverseUrl", running.endpoints["dataverse"])
-    stack.run("config", "set", "package", str(tmp_path / "missing.zip"))
-    stack.run("config", "set", "--path", "members[0]", "integration")
+    stack = connection_stack(tmp_path, running, tmp_path / "missing.zip")
     preview = stack.run("preview", check=False)
     assert preview.returncode != 0
     output = preview.stdout + preview.stderr
