@@ -203,3 +203,13 @@ def fresh_clients(cloud, **options):
     from mscloud.credentials import ClientCredential
 
     return connect(cloud, ClientCredential.from_sandbox(cloud), **options)
+
+
+def follow_next_links(session, url: str, **request_options) -> list:
+    """Every page of a collection as its `requests` response, following @odata.nextLink on the wire (no client)."""
+    responses = []
+    while url:
+        response = session.get(url, **request_options)
+        responses.append(response)
+        url = response.json().get("@odata.nextLink")
+    return responses

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.sandboxkit import start_sandbox
+from tests.sandboxkit import follow_next_links, start_sandbox
 
 pytestmark = pytest.mark.sandbox
 
@@ -136,14 +136,10 @@ def test_wrong_audience_is_401(dv):
 
 # ---- paging, annotations, etags ---------------------------------------------------------------------
 def test_paging_with_maxpagesize(dv):
-    seen, url, pages = [], "systemusers?$select=domainname", 0
-    while url:
-        response = dv.get(url, headers={"Prefer": "odata.maxpagesize=2"})
-        assert response.headers["Preference-Applied"] == "odata.maxpagesize=2"
-        body = response.json()
-        assert len(body["value"]) <= 2
-        seen += [u["domainname"] for u in body["value"]]
-        url, pages = body.get("@odata.nextLink"), pages + 1
+    responses = follow_next_links(dv, "systemusers?$select=domainname", headers={"Prefer": "odata.maxpagesize=2"})
+    assert all(r.headers["Preference-Applied"] == "odata.maxpagesize=2" for r in responses)
+    assert all(len(r.json()["value"]) <= 2 for r in responses)
+    seen, pages = [u["domainname"] for r in responses for u in r.json()["value"]], len(responses)
     assert len(seen) == len(set(seen)) >= 6 and pages >= 3
     assert len(dv.get("systemusers?$top=1").json()["value"]) == 1
 
