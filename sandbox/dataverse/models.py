@@ -299,20 +299,16 @@ class OrgModel:
 
     # ---- roles and users ---------------------------------------------------------------------
     def roles_of(self, systemuser_id: str) -> list[dict]:
-        roles = []
-        for link in self.store.find(self.kind("systemuserroles"), systemuserid=systemuser_id):
-            role = self.store.get(self.kind("roles"), link["roleid"])
-            if role:
-                roles.append(role)
-        return roles
+        return self._linked("systemuserid", systemuser_id, "roles", "roleid")
 
     def holders_of(self, role_id: str) -> list[dict]:
-        users = []
-        for link in self.store.find(self.kind("systemuserroles"), roleid=role_id):
-            user = self.store.get(self.kind("systemusers"), link["systemuserid"])
-            if user:
-                users.append(user)
-        return users
+        return self._linked("roleid", role_id, "systemusers", "systemuserid")
+
+    def _linked(self, by: str, id_: str, target_set: str, target_key: str) -> list[dict]:
+        """The `target_set` rows linked to `id_` through the systemuserroles intersect table, in link order."""
+        links = self.store.find(self.kind("systemuserroles"), **{by: id_})
+        found = (self.store.get(self.kind(target_set), link[target_key]) for link in links)
+        return [doc for doc in found if doc]
 
     def associate(self, caller: Caller, systemuser_id: str, role_id: str) -> None:
         self.require_system_administrator(caller, "prvAssignRole", "role")
