@@ -1,7 +1,9 @@
 """Graph v1.0 wire layer for applications, service principals, app role assignments and oauth2PermissionGrants."""
 from __future__ import annotations
 
-from sandbox.app import json_response
+from functools import partial
+
+from sandbox.app import Route, json_response
 
 from . import permissions as perm
 from .apps import apps
@@ -132,52 +134,37 @@ def delete_service_principal(ctx, key=None, app_id=None):
     return no_content()
 
 
-def list_assignments(ctx, key):
+# The same appRoleAssignment objects seen from both ends: the client SP's appRoleAssignments (principalId fixed by
+# the URL) and the resource SP's appRoleAssignedTo (resourceId fixed). `nav` is the navigation property.
+_FIXED_END = {"appRoleAssignments": "principal", "appRoleAssignedTo": "resource"}
+
+
+def list_assignments(ctx, key, nav):
     perm.require(ctx, perm.READ_APPS | perm.WRITE_ROLE_ASSIGNMENTS)
     a = apps(ctx)
-    sp = a.service_principal(key)
-    return collection(ctx, a.assignments_of(sp["id"]), f"servicePrincipals('{key}')/appRoleAssignments",
-                      type_name="appRoleAssignment")
+    sp_id = a.service_principal(key)["id"]
+    found = a.assignments_of(sp_id) if _FIXED_END[nav] == "principal" else a.assignments_to(sp_id)
+    return collection(ctx, found, f"servicePrincipals('{key}')/{nav}", type_name="appRoleAssignment")
 
 
-def list_assigned_to(ctx, key):
-    perm.require(ctx, perm.READ_APPS | perm.WRITE_ROLE_ASSIGNMENTS)
-    a = apps(ctx)
-    sp = a.service_principal(key)
-    return collection(ctx, a.assignments_to(sp["id"]), f"servicePrincipals('{key}')/appRoleAssignedTo",
-                      type_name="appRoleAssignment")
-
-
-def create_assignment(ctx, key):
+def create_assignment(ctx, key, nav):
     perm.require(ctx, perm.WRITE_ROLE_ASSIGNMENTS)
     a = apps(ctx)
-    sp = a.service_principal(key)
-    doc = a.create_assignment(read_json(ctx), principal=sp["id"])
-    return created(ctx, f"servicePrincipals('{key}')/appRoleAssignments", doc,
-                   f"servicePrincipals/{key}/appRoleAssignments/{doc['id']}")
+    doc = a.create_assignment(read_json(ctx), **{_FIXED_END[nav]: a.service_principal(key)["id"]})
+    return created(ctx, f"servicePrincipals('{key}')/{nav}", doc, f"servicePrincipals/{key}/{nav}/{doc['id']}")
 
 
-def create_assigned_to(ctx, key):
+def delete_assignment(ctx, key, assignment, nav):
     perm.require(ctx, perm.WRITE_ROLE_ASSIGNMENTS)
     a = apps(ctx)
-    sp = a.service_principal(key)
-    doc = a.create_assignment(read_json(ctx), resource=sp["id"])
-    return created(ctx, f"servicePrincipals('{key}')/appRoleAssignedTo", doc,
-                   f"servicePrincipals/{key}/appRoleAssignedTo/{doc['id']}")
-
-
-def delete_assignment(ctx, key, assignment):
-    perm.require(ctx, perm.WRITE_ROLE_ASSIGNMENTS)
-    a = apps(ctx)
-    a.delete_assignment(assignment, principal=a.service_principal(key)["id"])
+    a.delete_assignment(assignment, **{_FIXED_END[nav]: a.service_principal(key)["id"]})
     return no_content()
 
 
-def delete_assigned_to(ctx, key, assignment):
-    perm.require(ctx, perm.WRITE_ROLE_ASSIGNMENTS)
-    a = apps(ctx)
-    a.delete_assignment(assignment, resource=a.service_principal(key)["id"])
-    return no_content()
+def _assignment_routes(nav: str) -> list[Route]:
+    return [route("GET", f"{_SP}/{nav}", partial(list_assignments, nav=nav)),
+            route("POST", f"{_SP}/{nav}", partial(create_assignment, nav=nav), True),
+            route("DELETE", f"{_SP}/{nav}/<assignment>", partial(delete_assignment, nav=nav), True)]
 
 
 # -- oauth2PermissionGrants -----------------------------------------------------------------------
@@ -238,12 +225,8 @@ ROUTES = [
     route("DELETE", _SP, delete_service_principal, True),
     route("GET", _SP_BY_APPID, get_service_principal),
     route("DELETE", _SP_BY_APPID, delete_service_principal, True),
-    route("GET", f"{_SP}/appRoleAssignments", list_assignments),
-    route("POST", f"{_SP}/appRoleAssignments", create_assignment, True),
-    route("DELETE", f"{_SP}/appRoleAssignments/<assignment>", delete_assignment, True),
-    route("GET", f"{_SP}/appRoleAssignedTo", list_assigned_to),
-    route("POST", f"{_SP}/appRoleAssignedTo", create_assigned_to, True),
-    route("DELETE", f"{_SP}/appRoleAssignedTo/<assignment>", delete_assigned_to, True),
+    *_assignment_routes("appRoleAssignments"),
+    *_assignment_routes("appRoleAssignedTo"),
     route("GET", f"{V}/oauth2PermissionGrants", list_grants),
     route("POST", f"{V}/oauth2PermissionGrants", create_grant, True),
     route("GET", f"{V}/oauth2PermissionGrants/<key>", get_grant),
