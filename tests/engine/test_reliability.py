@@ -16,8 +16,8 @@ import subprocess
 import pytest
 
 from mscloud.connection import clients_for, connection
-from tests.engine.test_sandbox_stack import copy_project, edit_stack
-from tests.enginekit import VENV, Stack
+from tests.engine.test_sandbox_stack import edit_stack
+from tests.enginekit import VENV, Stack, copy_project
 
 pytestmark = pytest.mark.engine
 
@@ -73,10 +73,8 @@ def assert_no_duplicates(state: dict) -> None:
 
 
 def sandbox_stack(tmp_path, cloud, name="project") -> Stack:
+    """Like enginekit.sandbox_project_stack, plus a HOME of its own so the files a run writes can be inspected."""
     project = copy_project(tmp_path / name)
-    stack_file = project / "stacks" / "Pulumi.sandbox.yaml"   # a local `make demo` may have salted it: start fresh
-    stack_file.write_text("".join(line for line in stack_file.read_text().splitlines(keepends=True)
-                                  if not line.startswith("encryptionsalt:")))
     stack = Stack(project, "sandbox", tmp_path / f"{name}-state", env_extra={
         "BCSI_SANDBOX_DIR": str(cloud.data_dir), "HOME": str(tmp_path / f"{name}-home")})
     (tmp_path / f"{name}-home").mkdir()
