@@ -59,7 +59,7 @@ case "$step" in
   preview)
     select_stack
     config=$(policy_config)
-    pulumi preview --stack "$stack" --non-interactive --refresh --diff --policy-pack policies --policy-pack-config "$config"
+    pulumi preview --stack "$stack" --non-interactive --diff --policy-pack policies --policy-pack-config "$config"
     ;;
   up)
     select_stack
