@@ -82,12 +82,13 @@ def seed(store, seed_doc: dict, ctx) -> None:
         app_id = str(app["appId"]).lower()
         grants = [(res.GRAPH_APP_ID, r) for r in app.get("graphRoles") or []]
         grants += [(res.BUSINESS_CENTRAL_APP_ID, r) for r in app.get("businessCentralRoles") or []]
+        scopes = list(app.get("dataverseScopes") or [])   # delegated, admin-consented (AllPrincipals)
         application = {
             "id": res.object_id("applications", app_id), "appId": app_id, "displayName": app["displayName"],
             "signInAudience": "AzureADMyOrg", "createdDateTime": iso(now_utc()),
             "passwordCredentials": [password_credential(app["secret"])] if app.get("secret") else [],
             "keyCredentials": [], "federatedIdentityCredentials": [],
-            "requiredResourceAccess": _required_resource_access(grants),
+            "requiredResourceAccess": _required_resource_access(grants) + _required_scopes(scopes),
         }
         store.put("applications", application["id"], application)
         sp = {"id": res.object_id("servicePrincipals", app_id), "appId": app_id, "displayName": app["displayName"],
@@ -105,6 +106,22 @@ def seed(store, seed_doc: dict, ctx) -> None:
                 "principalDisplayName": sp["displayName"], "resourceId": resource["id"],
                 "resourceDisplayName": resource["displayName"], "appRoleId": role_id,
                 "createdDateTime": iso(now_utc())})
+        if scopes:
+            crm = resource_sps[res.DYNAMICS_CRM_APP_ID]
+            grant_id = res.object_id("oauth2PermissionGrants", f"{sp['id']}:{crm['id']}")
+            store.put("oauth2PermissionGrants", grant_id, {
+                "id": grant_id, "clientId": sp["id"], "consentType": "AllPrincipals", "principalId": None,
+                "resourceId": crm["id"], "scope": " ".join(scopes)})
+
+
+def _required_scopes(scopes: list[str]) -> list[dict]:
+    """Dynamics CRM delegated scopes (user_impersonation) as requiredResourceAccess entries."""
+    known = {scope["value"]: scope["id"] for scope in res.DYNAMICS_CRM_SCOPES}
+    unknown = sorted(set(scopes) - set(known))
+    if unknown:
+        raise ValueError(f"identity: apps: unknown Dynamics CRM scope(s) {', '.join(unknown)} (allowed: {', '.join(known)})")
+    return [{"resourceAppId": res.DYNAMICS_CRM_APP_ID,
+             "resourceAccess": [{"id": known[s], "type": "Scope"} for s in scopes]}] if scopes else []
 
 
 def _required_resource_access(grants: list[tuple[str, str]]) -> list[dict]:

@@ -135,9 +135,9 @@ def test_check_passes_on_the_stack_and_writes_nothing(cloud, stack_up):
         assert set(check) == {"name", "result", "object", "detail", "fix"}
         assert check["result"] in ("pass", "warn")
         assert check["fix"] or check["result"] == "pass"
-    # the seeded integration app has no credential and no consent (identity mode `existing`): warnings only
+    # the seeded integration app has a client secret and admin consent for Dataverse (identity mode `existing`)
     assert {(c["name"], c["result"]) for c in found if c["name"].startswith("app ")} == {
-        ("app credential", "warn"), ("app consent", "warn")}
+        ("app credential", "pass"), ("app consent", "pass")}
 
 
 def test_table_and_markdown_outputs(cloud, stack_up):
@@ -219,22 +219,31 @@ def test_licence_removed_fails_then_up_repairs(cloud, stack_up):
     assert_passes(cloud)
 
 
-def test_expired_credential_fails(cloud, stack_up):
-    past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+def add_credential(cloud, secret: str, **dates) -> None:
     response = cloud.running.session().post(f"/_sandbox/apps/{INTEGRATION_APP}/credentials", json={
-        "passwordCredential": {"secret": "expired-test-secret", "startDateTime": "2025-01-01T00:00:00Z",
-                               "endDateTime": past}})
+        "passwordCredential": {"secret": secret, **dates}})
     assert response.status_code == 201, response.text
+
+
+def test_expired_credential_fails(cloud, stack_up):
     graph = cloud.clients.graph
     app = graph.list("/applications", params={"$filter": f"appId eq '{INTEGRATION_APP}'"})[0]
+
+    def remove_all():
+        for credential in graph.get(f"/applications/{app['id']}")["passwordCredentials"]:
+            graph.post(f"/applications/{app['id']}/removePassword", {"keyId": credential["keyId"]})
+
+    remove_all()   # the seeded, valid secret: only an expired one is left
+    past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    add_credential(cloud, "expired-test-secret", startDateTime="2025-01-01T00:00:00Z", endDateTime=past)
     try:
         code, found = checks(cloud)
         assert code == 1
         assert failures(found) == [("app credential", f"app registration {INTEGRATION_APP}")]
         assert "expired" in next(c["detail"] for c in found if c["result"] == "fail")
-    finally:   # not the stack's credential (identity mode `existing`): the admin removes it
-        for credential in graph.get(f"/applications/{app['id']}")["passwordCredentials"]:
-            graph.post(f"/applications/{app['id']}/removePassword", {"keyId": credential["keyId"]})
+    finally:   # not the stack's credential (identity mode `existing`): the admin replaces it with a valid one
+        remove_all()
+        add_credential(cloud, "renewed-test-secret")
     assert_passes(cloud)
 
 

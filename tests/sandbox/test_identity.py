@@ -286,11 +286,12 @@ def test_bc_accepts_good_and_rejects_bad_tokens(sandbox):
     assert session.get(sandbox.endpoints["business_central"] + "/companies").status_code == 401
 
 
+READER_APP, READER_SECRET = "4b7e2d19-8c3a-4f56-9e0d-1a2b3c4d5e6f", "sandbox-reader-secret-do-not-use-in-production"
+
+
 def test_bc_requires_the_api_role(private):
-    """The integration app has no BC app role: its (valid) token is refused."""
-    private.session().post(f"/_sandbox/apps/{INTEGRATION_APP}/credentials",
-                           json={"passwordCredential": {"secret": "integration-app-secret"}})
-    result = private.msal_app(INTEGRATION_APP, "integration-app-secret").acquire_token_for_client([BC])
+    """The seeded reader app has no BC app role: its (valid) token is refused."""
+    result = private.msal_app(READER_APP, READER_SECRET).acquire_token_for_client([BC])
     assert "roles" not in claims_of(result["access_token"])
     assert _bc_get(private, result["access_token"]).status_code == 401
 

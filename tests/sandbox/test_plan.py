@@ -86,6 +86,10 @@ def cloud(tmp_path_factory):
     for sku in seed["graph"]["skus"]:
         if sku["skuPartNumber"] == SALES:
             sku["prepaidUnits"] = N + 50
+    for app in seed["identity"]["apps"]:   # the integration app as freshly registered: no credential, access, consent
+        if app["appId"] == APP:
+            for key in ("secret", "businessCentralRoles", "dataverseScopes"):
+                app.pop(key, None)
     (base / "seed.yaml").write_text(yaml.safe_dump(seed))
     project = base / "project"
     (project / "stacks").mkdir(parents=True)
