@@ -8,6 +8,7 @@ from mscloud.batchresult import BatchResult
 from mscloud.cloud import Cloud
 from mscloud.errors import ServiceError, error_from_response
 from mscloud.multipart import decode_batch, encode_batch
+from mscloud.odata import odata_string
 from mscloud.paging import collect
 
 SERVICE = "dataverse"
@@ -45,11 +46,6 @@ def query_params(select=None, filter=None, expand=None, orderby=None, top=None) 
 IN_MAX_VALUES = 500
 IN_MAX_CHARS = 12_000
 IN_FUNCTION = "Microsoft.Dynamics.CRM.In"
-
-
-def odata_string(value) -> str:
-    """An OData string literal: single quotes, a quote inside doubled."""
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def in_filter(property_name: str, values) -> str:

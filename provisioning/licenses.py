@@ -15,6 +15,7 @@ import pulumi.dynamic as dynamic
 from pulumi.runtime.rpc import UNKNOWN
 
 from mscloud.connection import clients_for
+from mscloud.odata import odata_string
 
 GRAPH_BATCH_SIZE = 20
 USERS_PAGE_SIZE = 999
@@ -215,7 +216,7 @@ class _Graph:
         names = list(names or ())
         if not names:
             return {}
-        literals = ",".join("'" + n.replace("'", "''") + "'" for n in names)
+        literals = ",".join(odata_string(n) for n in names)
         found = self.graph.list("/groups", params={"$filter": f"displayName in ({literals})",
                                                    "$select": "id,displayName,assignedLicenses"})
         by_name = {str(g.get("displayName")): g for g in found}
