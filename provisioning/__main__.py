@@ -66,7 +66,7 @@ def license_assignments(settings, conn: dict, identity) -> dict[str, LicenseAssi
         sku: LicenseAssignment(
             f"license-{sku.lower()}", connection=conn, sku_part_number=sku, users=entry.users,
             groups=entry.groups, disabled_plans=entry.disabled_plans,
-            usage_location=getattr(entry, "usage_location", None),   # when settings offer one per SKU
+            usage_location=entry.usage_location,
             opts=after)
         for sku, entry in sorted(settings.licenses.items())
     }
