@@ -15,6 +15,8 @@ from pathlib import Path
 
 from mscloud.errors import ServiceError
 from provisioning import couplings
+from provisioning.credentials import (DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRED, EXPIRING, NO_END, NONE,
+                                      credential_expiry)
 from provisioning.licenses import LicenseError, group_holds, license_graph
 from solution_import.common import (ACCESS_MODE_NON_INTERACTIVE, SYSTEM_ADMINISTRATOR_TEMPLATE, DataverseSetupError,
                                     guid, quote, root_business_unit)
@@ -27,7 +29,6 @@ INTEGRATION_ROLES = ("Integration Administrator", "Integration User")
 PRODUCT_AVAILABILITY_USER = "Product Availability User"
 DYNAMICS_CRM_APP_ID = "00000007-0000-0000-c000-000000000000"
 DATAVERSE_SCOPE = "user_impersonation"
-DEFAULT_CREDENTIAL_WINDOW_DAYS = 30
 _ROLE_FIELDS = ["roleid", "name", "_roletemplateid_value", "_businessunitid_value"]
 _USER_FIELDS = ["systemuserid", "domainname", "applicationid", "isdisabled", "accessmode"]
 # What one check cannot read is reported as that check's failure; anything else is a bug and propagates.
@@ -354,34 +355,25 @@ def check_availability(env: LiveEnvironment) -> list[CheckResult]:
 # 7. App registration
 
 
-def _end(credential: dict) -> dt.datetime | None:
-    text = credential.get("endDateTime")
-    if not text:
-        return None
-    return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-
-
 def credential_results(obj: str, app: dict, federated: list[dict], now: dt.datetime, window_days: int) -> list[CheckResult]:
     """Fail when no credential is valid now; warn when the last valid one ends within the window."""
     name = "app credential"
     credentials = list(app.get("passwordCredentials") or []) + list(app.get("keyCredentials") or [])
     if federated:
         return [passed(name, obj, f"{len(federated)} federated credential(s) (no expiry)")]
-    if not credentials:
+    expiry = credential_expiry(credentials, now, window_days)
+    if expiry.state == NONE:
         return [warned(name, obj, "no secret, certificate or federated credential: the BC side cannot sign in",
                        "add a credential to the app (identity mode manage creates one)")]
-    ends = [_end(c) for c in credentials]
-    if any(end is None for end in ends):
+    if expiry.state == NO_END:
         return [passed(name, obj, "a credential without an end date")]
-    valid = [end for end in ends if end > now]
-    if not valid:
-        return [failed(name, obj, f"every credential has expired (the last on {max(ends).date().isoformat()})",
+    if expiry.state == EXPIRED:
+        return [failed(name, obj, f"every credential has expired (the last on {expiry.date})",
                        "add a new credential (identity mode manage: `pulumi up` rotates it) and update BC's connection setup")]
-    latest = max(valid)
-    if latest <= now + dt.timedelta(days=window_days):
-        return [warned(name, obj, f"the last valid credential expires on {latest.date().isoformat()} (within {window_days} days)",
+    if expiry.state == EXPIRING:
+        return [warned(name, obj, f"the last valid credential expires on {expiry.date} (within {window_days} days)",
                        "rotate the credential and update BC's connection setup before it expires")]
-    return [passed(name, obj, f"valid until {latest.date().isoformat()}")]
+    return [passed(name, obj, f"valid until {expiry.date}")]
 
 
 def check_app(env: LiveEnvironment, window_days: int) -> list[CheckResult]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from provisioning.check import DEFAULT_CREDENTIAL_WINDOW_DAYS
+from provisioning.credentials import DEFAULT_CREDENTIAL_WINDOW_DAYS
 
 
 @click.command()

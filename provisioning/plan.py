@@ -4,7 +4,8 @@ Each part compares with the same reads and set rules as the resource that applie
 `pulumi preview` agree: roles reuse solution_import.roles (the RoleAssignment owns the whole holder set, so every
 extra holder is a revoke), licences reuse provisioning.licenses (only holders the stack assigned before are
 revoked: they come from the stack output `licenseAssignments`), the app registration (mode `manage`) is compared
-with what provisioning.identity declares. Read-only: nothing here writes.
+with what provisioning.identity declares; its stack credential is a grant when missing, expired, or (like
+`bcsi check`'s warning, provisioning.credentials) ending within the credential window. Read-only: nothing here writes.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mscloud.connection import clients_for
+from provisioning.credentials import DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRING, NO_END, VALID, credential_expiry
 from provisioning.dataverse_connection import role_principals
 from provisioning.licenses import LicenseError, find_sku, group_holds, license_graph, normalize_users, user_changes
 from solution_import.common import DataverseSetupError, quote
@@ -75,14 +77,16 @@ def previous_outputs(project_dir: str | Path, stack: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def make_plan(settings, stack: str, conn: dict, outputs: dict | None = None) -> Plan:
-    """Reads the live state and returns every grant and revoke, sorted by principal."""
+def make_plan(settings, stack: str, conn: dict, outputs: dict | None = None,
+              window_days: int = DEFAULT_CREDENTIAL_WINDOW_DAYS) -> Plan:
+    """Reads the live state and returns every grant and revoke, sorted by principal; a stack credential ending
+    within `window_days` is a rotation grant."""
     clients = clients_for(conn)
     tenant = settings.tenant_id or clients.cloud.tenant_id or ""
     changes: list[Change] = []
     integration = settings.integration_principal
     if settings.identity.mode == "manage" and settings.identity.app is not None:
-        app_plan, app_id = app_changes(clients.graph, settings, tenant)
+        app_plan, app_id = app_changes(clients.graph, settings, tenant, window_days)
         changes += app_plan
         integration = app_id
     changes += license_changes(clients.graph, conn, settings, (outputs or {}).get("licenseAssignments"), tenant)
@@ -172,7 +176,8 @@ def app_permissions() -> tuple[tuple[str, str, str, str, str], ...]:
     )
 
 
-def app_changes(graph, settings, tenant: str) -> tuple[list[Change], str | None]:
+def app_changes(graph, settings, tenant: str,
+                window_days: int = DEFAULT_CREDENTIAL_WINDOW_DAYS) -> tuple[list[Change], str | None]:
     """Permissions requested and consented, and the stack's credential; returns (changes, the app's id or None)."""
     app_settings = settings.identity.app
     permissions = app_permissions()
@@ -195,8 +200,9 @@ def app_changes(graph, settings, tenant: str) -> tuple[list[Change], str | None]
     wanted = {(resource, perm) for resource, perm, *_ in permissions}
     changes += [Change(app_id, "api-permission", f"{resource}/{perm} (requested)", "revoke", tenant)
                 for resource, perm in sorted(requested - wanted)]
-    if not has_stack_credential(graph, app, app_settings):
-        changes.append(Change(app_id, "credential", credential_target(app_settings), "grant", tenant))
+    renewal = credential_renewal(graph, app, app_settings, window_days)
+    if renewal:
+        changes.append(Change(app_id, "credential", renewal, "grant", tenant))
     return changes, app_id
 
 
@@ -234,27 +240,34 @@ def credential_target(app_settings) -> str:
     return f"federated credential {federated.subject} ({federated.issuer})" if federated else "federated credential"
 
 
-def has_stack_credential(graph, app: dict, app_settings, now: datetime | None = None) -> bool:
-    """Whether the app holds a current credential of the configured kind (an expired one is as good as none)."""
+def credential_renewal(graph, app: dict, app_settings, window_days: int = DEFAULT_CREDENTIAL_WINDOW_DAYS,
+                       now: datetime | None = None) -> str | None:
+    """The credential target to grant: the configured one when none is current, the same with its current end when
+    that falls within the window (rotate a secret, renew a certificate); None when nothing is due."""
     now = now or datetime.now(timezone.utc)
+    if app_settings.credential not in ("secret", "certificate"):
+        return None if has_federated_credential(graph, app, app_settings) else credential_target(app_settings)
+    expiry = credential_expiry(stack_credentials(app, app_settings), now, window_days)
+    if expiry.state in (VALID, NO_END):
+        return None
+    if expiry.state == EXPIRING:
+        due = "rotation due" if app_settings.credential == "secret" else "renewal due"
+        return f"{credential_target(app_settings)}: {due}, current one expires {expiry.date}"
+    return credential_target(app_settings)
+
+
+def stack_credentials(app: dict, app_settings) -> list[dict]:
+    """The credentials the stack manages: its named client secret, or the app's certificates."""
     if app_settings.credential == "secret":
-        return any(c.get("displayName") == STACK_SECRET_NAME and not expired(c.get("endDateTime"), now)
-                   for c in app.get("passwordCredentials") or ())
-    if app_settings.credential == "certificate":
-        return any(not expired(c.get("endDateTime"), now) for c in app.get("keyCredentials") or ())
+        return [c for c in app.get("passwordCredentials") or () if c.get("displayName") == STACK_SECRET_NAME]
+    return list(app.get("keyCredentials") or ())
+
+
+def has_federated_credential(graph, app: dict, app_settings) -> bool:
+    """Whether the app trusts the configured issuer and subject for the Entra token exchange audience."""
     from provisioning.identity import FEDERATED_AUDIENCE
 
     federated = app_settings.federated
     creds = graph.list(f"/applications/{app['id']}/federatedIdentityCredentials")
     return any(c.get("issuer") == federated.issuer and c.get("subject") == federated.subject
                and FEDERATED_AUDIENCE in (c.get("audiences") or ()) for c in creds)
-
-
-def expired(end: str | None, now: datetime) -> bool:
-    if not end:
-        return False
-    try:
-        when = datetime.fromisoformat(str(end).replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return when.astimezone(timezone.utc) <= now

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from provisioning.credentials import DEFAULT_CREDENTIAL_WINDOW_DAYS
+
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 
@@ -15,12 +17,17 @@ EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
               help="table for a terminal, markdown for a pull-request comment, json for tools (CONTRACT §4).")
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="The project root (where Pulumi.yaml is).")
-def plan(stack: str, fmt: str, project_dir: Path):
+@click.option("--credential-window-days", type=click.IntRange(0, 730), default=DEFAULT_CREDENTIAL_WINDOW_DAYS,
+              show_default=True, help="List the stack's app credential as due for rotation when it expires within "
+                                      "this many days (as `bcsi check` warns).")
+def plan(stack: str, fmt: str, project_dir: Path, credential_window_days: int):
     """Show the permission changes an `up` of STACK would make, read live from the tenant and Dataverse.
 
     \b
     Compares the stack's bcsi:roles, bcsi:licenses and (identity mode manage) the app
     registration's API permissions and credential with what Entra ID and Dataverse hold now.
+    The stack's credential (secret 'bcsi integration' or certificate) is a grant when missing,
+    expired or expiring within --credential-window-days ("rotation due, current one expires ...").
     Every grant and revoke is listed per principal (UPN, or app id for application users).
     A role or SKU that does not exist yet makes all its configured holders grants. Role
     holders not in the settings are revokes (the stack owns each configured role's holder
@@ -38,7 +45,7 @@ def plan(stack: str, fmt: str, project_dir: Path):
 
     settings = load_stack_or_exit(project_dir, stack)   # exit 1 (EXIT_ERROR) on invalid settings
     try:
-        result = _plan(settings, stack, project_dir)
+        result = _plan(settings, stack, project_dir, credential_window_days)
     except Exception as error:  # noqa: BLE001 - every failure is one line, never a traceback
         click.echo(f"bcsi plan: {_one_line(error)}", err=True)
         sys.exit(EXIT_ERROR)
@@ -46,12 +53,12 @@ def plan(stack: str, fmt: str, project_dir: Path):
     sys.exit(EXIT_CHANGES if result.changes else EXIT_NO_CHANGES)
 
 
-def _plan(settings, stack: str, project_dir: Path):
+def _plan(settings, stack: str, project_dir: Path, window_days: int):
     from provisioning.plan import make_plan, previous_outputs
     from provisioning.stack_access import stack_connection
 
     outputs = previous_outputs(project_dir, stack) if settings.licenses else {}
-    return make_plan(settings, stack, stack_connection(settings, project_dir), outputs)
+    return make_plan(settings, stack, stack_connection(settings, project_dir), outputs, window_days)
 
 
 def _print(result, fmt: str) -> None:

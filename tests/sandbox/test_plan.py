@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import subprocess
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
 
+from provisioning.check import WARN, credential_results
 from provisioning.dataverse_connection import role_principals
 from provisioning.plan import make_plan
 from provisioning.settings import load_stack, parse
@@ -53,10 +56,10 @@ class Cloud(ProviderCloud):
     def write_stack(self, name: str, config: dict) -> None:
         (self.project / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
 
-    def plan(self, name: str, fmt: str = "json") -> subprocess.CompletedProcess:
+    def plan(self, name: str, fmt: str = "json", *options: str) -> subprocess.CompletedProcess:
         env = {**os.environ, "BCSI_SANDBOX_DIR": str(self.running.data_dir)}
-        return subprocess.run([BCSI, "plan", "--stack", name, "--format", fmt, "--project-dir", str(self.project)],
-                              env=env, capture_output=True, text=True, timeout=300)
+        return subprocess.run([BCSI, "plan", "--stack", name, "--format", fmt, "--project-dir", str(self.project),
+                               *options], env=env, capture_output=True, text=True, timeout=300)
 
     def converge(self, name: str) -> None:
         """Apply the stack's Dataverse side with the resources' own providers (what `up` runs); the licences of
@@ -167,14 +170,18 @@ def test_drift_and_settings_changes_show_as_grants_and_revokes(cloud):
     assert markdown.stdout.splitlines()[0] == "**bcsi plan — stack bulk: 1 grant, 2 revokes**"
 
 
-def test_managed_app_registration_permissions_and_credential(cloud):
-    """Identity mode manage: the app found by display name; its permissions and secret become grants until present."""
+def managed_config() -> dict:
     config = stack_config([], [])
     config["bcsi:identity"] = {"mode": "manage", "app": {"displayName": "Business Central - Sales integration",
                                                           "credential": "secret", "secretExpiryDays": 30}}
     config["bcsi:roles"] = {"Integration Administrator": ["integration"]}
     del config["bcsi:licenses"]
-    settings = parse(config, "stacks/Pulumi.manage.yaml")
+    return config
+
+
+def test_managed_app_registration_permissions_and_credential(cloud):
+    """Identity mode manage: the app found by display name; its permissions and secret become grants until present."""
+    settings = parse(managed_config(), "stacks/Pulumi.manage.yaml")
     graph = cloud.clients.graph
     got = {(c.action, c.kind, c.principal, c.target) for c in make_plan(settings, "manage", cloud.conn).changes}
     assert got == {
@@ -204,3 +211,37 @@ def test_managed_app_registration_permissions_and_credential(cloud):
     assert got == {
         ("revoke", "api-permission", APP,
          "00000003-0000-0000-c000-000000000000/df021288-bdef-4463-88db-98f22de89214 (requested)")}
+
+
+def test_managed_secret_expiring_within_the_window_is_a_rotation_grant(cloud):
+    """The stack's secret still valid but ending in 10 days: a credential grant naming its end, as `bcsi check` warns;
+    a window shorter than 10 days, or another secret of the stack lasting longer, means nothing is due."""
+    graph = cloud.clients.graph
+    app = graph.list("/applications", params={"$filter": f"appId eq '{APP}'"})[0]
+    for credential in app.get("passwordCredentials") or ():
+        graph.post(f"/applications/{app['id']}/removePassword", {"keyId": credential["keyId"]})
+    now = datetime.now(timezone.utc)
+    ends = now + timedelta(days=10)
+    added = cloud.running.session().post(f"/_sandbox/apps/{APP}/credentials", json={"passwordCredential": {
+        "secret": secrets.token_urlsafe(24), "displayName": "bcsi integration",
+        "startDateTime": now.isoformat(), "endDateTime": ends.isoformat()}})
+    assert added.status_code == 201, added.text
+    target = f"client secret 'bcsi integration' (30 days): rotation due, current one expires {ends.date().isoformat()}"
+    cloud.write_stack("manage", managed_config())
+
+    proc = cloud.plan("manage")
+    assert proc.returncode == 2, proc.stderr
+    data = json.loads(proc.stdout)
+    assert {"action": "grant", "kind": "credential", "principal": APP, "target": target,
+            "scope": cloud.running.endpoints["tenant_id"]} in data["changes"]
+    assert all(set(c) == {"action", "kind", "principal", "target", "scope"} for c in data["changes"])
+    short = cloud.plan("manage", "json", "--credential-window-days", "5")
+    assert short.returncode in (0, 2), short.stderr
+    assert [c for c in json.loads(short.stdout)["changes"] if c["kind"] == "credential"] == []
+
+    ours = graph.list("/applications", params={"$filter": f"appId eq '{APP}'"})[0]["passwordCredentials"]
+    assert [r.result for r in credential_results("app", {"passwordCredentials": ours}, [], now, 30)] == [WARN]
+
+    graph.post(f"/applications/{app['id']}/addPassword", {"passwordCredential": {"displayName": "bcsi integration"}})
+    settings = load_stack(cloud.project, "manage")
+    assert [c for c in make_plan(settings, "manage", cloud.conn).changes if c.kind == "credential"] == []

@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 from click.testing import CliRunner
 
 from provisioning.cli import main
-from provisioning.plan import Change, Plan, expired, has_stack_credential
+from provisioning.credentials import credential_expiry
+from provisioning.plan import Change, Plan, credential_renewal
 from provisioning.plan_render import as_json, as_markdown, as_table, headline
 from provisioning.settings import AppSettings
 from tests.enginekit import ROOT
@@ -60,16 +61,40 @@ def test_table_names_each_principal_once_with_its_changes():
     assert headline(Plan("s", ())) == "stack s: no changes"
 
 
-def test_credential_rules():
+def test_credential_expiry_is_the_rule_check_and_plan_share():
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    assert expired("2025-12-31T00:00:00Z", now) and not expired("2026-06-01T00:00:00Z", now)
-    assert not expired(None, now)
+
+    def state(*ends, days=30):
+        return credential_expiry([{"endDateTime": e} for e in ends], now, days)
+
+    assert credential_expiry([], now).state == "none"
+    assert state(None, "2025-01-01T00:00:00Z").state == "no-end"
+    assert (state("2025-12-31T00:00:00Z").state, state("2025-12-31T00:00:00Z").date) == ("expired", "2025-12-31")
+    assert (state("2026-01-20T00:00:00Z").state, state("2026-01-20T00:00:00Z").date) == ("expiring", "2026-01-20")
+    assert state("2026-01-20T00:00:00Z", days=10).state == "valid"
+    assert state("2026-01-20T00:00:00Z", "2026-06-01T00:00:00.1234567Z").state == "valid"   # the latest counts
+
+
+def test_credential_renewal_names_what_is_due():
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     secret = AppSettings(display_name="app", credential="secret", secret_expiry_days=90)
-    current = {"passwordCredentials": [{"displayName": "bcsi integration", "endDateTime": "2026-03-01T00:00:00Z"}]}
-    stale = {"passwordCredentials": [{"displayName": "bcsi integration", "endDateTime": "2025-03-01T00:00:00Z"},
-                                     {"displayName": "someone else's", "endDateTime": "2027-01-01T00:00:00Z"}]}
-    assert has_stack_credential(None, current, secret, now)
-    assert not has_stack_credential(None, stale, secret, now)
+
+    def due(*creds, settings=secret, days=30):
+        return credential_renewal(None, {"passwordCredentials": list(creds)}, settings, days, now)
+
+    ours = {"displayName": "bcsi integration"}
+    assert due(ours | {"endDateTime": "2026-06-01T00:00:00Z"}) is None
+    assert due(ours | {"endDateTime": "2026-01-20T00:00:00Z"}) == (
+        "client secret 'bcsi integration' (90 days): rotation due, current one expires 2026-01-20")
+    assert due(ours | {"endDateTime": "2026-01-20T00:00:00Z"}, days=7) is None
+    assert due(ours | {"endDateTime": "2026-01-20T00:00:00Z"}, ours | {"endDateTime": "2026-09-01T00:00:00Z"}) is None
+    stale = [ours | {"endDateTime": "2025-03-01T00:00:00Z"},
+             {"displayName": "someone else's", "endDateTime": "2027-01-01T00:00:00Z"}]
+    assert due(*stale) == "client secret 'bcsi integration' (90 days)"   # only the stack's own secret counts
+    assert due() == "client secret 'bcsi integration' (90 days)"
+    cert = AppSettings(display_name="app", credential="certificate", certificate_path="certs/bcsi.pem")
+    renew = credential_renewal(None, {"keyCredentials": [{"endDateTime": "2026-01-31T00:00:00Z"}]}, cert, 30, now)
+    assert renew == "certificate certs/bcsi.pem: renewal due, current one expires 2026-01-31"
 
 
 def test_cli_bad_stack_is_one_line_and_exit_1():
