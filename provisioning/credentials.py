@@ -46,3 +46,16 @@ def credential_expiry(credentials, now: dt.datetime, window_days: int = DEFAULT_
         return Expiry(EXPIRED, max(ends))
     latest = max(valid)
     return Expiry(EXPIRING if latest <= now + dt.timedelta(days=window_days) else VALID, latest)
+
+
+def renewal_window_days(lifetime_days: float, window_days: float = DEFAULT_CREDENTIAL_WINDOW_DAYS) -> float:
+    """How close to its end the stack rotates a secret of `lifetime_days`: the window, but at most half its life
+    (a 30-day secret with a 30-day window would otherwise be rotated on every run)."""
+    return min(window_days, lifetime_days / 2)
+
+
+def rotation_due(end: dt.datetime, lifetime_days: float, now: dt.datetime,
+                 window_days: float = DEFAULT_CREDENTIAL_WINDOW_DAYS) -> bool:
+    """Whether a stack secret ending at `end` is due for rotation: `pulumi up` (CredentialWindow) and `bcsi plan`
+    ask this same question, so the plan shows exactly the rotations an `up` makes."""
+    return end - now <= dt.timedelta(days=renewal_window_days(lifetime_days, window_days))

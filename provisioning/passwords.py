@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 
+from provisioning.credentials import DEFAULT_CREDENTIAL_WINDOW_DAYS, credential_end, rotation_due
+
 # Entra ID accepts 8-256 characters from at least three of: upper, lower, digits, symbols. These
 # symbols are all in its allowed set and need no quoting in shells or YAML.
 _SYMBOLS = "-_!@#%^*+=?.:"
@@ -73,26 +75,38 @@ def window_from(start: datetime, days: int) -> dict:
 
 
 class CredentialWindowProvider(ResourceProvider):
-    """Records the start once; the end date is start + days and moves only when `days` changes."""
+    """Records the start once; the end date is start + days. It moves when `days` changes, or when the end comes
+    within `renewWithinDays` (at most half the lifetime): the replacement rotates the secret that depends on it."""
 
     def create(self, props):
         days = int(props["days"])
-        return CreateResult(id_=secrets.token_hex(8), outs={"days": days, **window_from(datetime.now(timezone.utc), days)})
+        renew = int(props.get("renewWithinDays") or DEFAULT_CREDENTIAL_WINDOW_DAYS)
+        return CreateResult(id_=secrets.token_hex(8), outs={
+            "days": days, "renewWithinDays": renew, **window_from(datetime.now(timezone.utc), days)})
 
     def diff(self, _id, olds, news):
-        return _replace_when_changed(olds, news, ("days",))
+        changed = _replace_when_changed(olds, news, ("days",))
+        if changed.changes:
+            return changed
+        end = credential_end({"endDateTime": olds.get("endDate")})
+        renew = int(news.get("renewWithinDays") or DEFAULT_CREDENTIAL_WINDOW_DAYS)
+        if end is not None and rotation_due(end, int(olds["days"]), datetime.now(timezone.utc), renew):
+            return DiffResult(changes=True, replaces=["endDate"], delete_before_replace=False)
+        return DiffResult(changes=False)
 
     def read(self, id_, props):
         return ReadResult(id_=id_, outs=props)
 
 
 class CredentialWindow(Resource, module="bcsi", name="CredentialWindow"):
-    """A stable validity window for a client secret: `end_date` = the first run's time + `days`."""
+    """A stable validity window for a client secret: `end_date` = the first run's time + `days`, renewed (so the
+    secret is rotated) once the end is within `renew_within_days` (at most half of `days`)."""
 
     days: pulumi.Output[int]
     startDate: pulumi.Output[str]
     endDate: pulumi.Output[str]
 
-    def __init__(self, resource_name: str, days: pulumi.Input[int], opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, resource_name: str, days: pulumi.Input[int],
+                 renew_within_days: int = DEFAULT_CREDENTIAL_WINDOW_DAYS, opts: pulumi.ResourceOptions | None = None):
         super().__init__(CredentialWindowProvider(), resource_name,
-                         {"days": days, "startDate": None, "endDate": None}, opts)
+                         {"days": days, "renewWithinDays": renew_within_days, "startDate": None, "endDate": None}, opts)

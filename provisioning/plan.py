@@ -18,7 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mscloud.connection import clients_for
-from provisioning.credentials import DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRING, NO_END, VALID, credential_expiry
+from provisioning.credentials import (DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRING, NO_END, VALID, credential_expiry,
+                                      renewal_window_days)
 from provisioning.dataverse_connection import role_principals
 from provisioning.licenses import LicenseError, find_sku, group_holds, license_graph, normalize_users, user_changes
 from solution_import.common import DataverseSetupError, quote
@@ -247,6 +248,8 @@ def credential_renewal(graph, app: dict, app_settings, window_days: int = DEFAUL
     now = now or datetime.now(timezone.utc)
     if app_settings.credential not in ("secret", "certificate"):
         return None if has_federated_credential(graph, app, app_settings) else credential_target(app_settings)
+    if app_settings.credential == "secret":   # the same window CredentialWindow rotates in (at most half the life)
+        window_days = renewal_window_days(app_settings.secret_expiry_days, window_days)
     expiry = credential_expiry(stack_credentials(app, app_settings), now, window_days)
     if expiry.state in (VALID, NO_END):
         return None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import string
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -45,3 +45,21 @@ def test_credential_window_is_recorded_once_and_moves_only_with_days():
     assert abs((datetime.now(timezone.utc) - start).total_seconds()) < 60
     assert provider.diff(created.id, created.outs, {"days": 90}).changes is False
     assert provider.diff(created.id, created.outs, {"days": 30}).replaces == ["days"]
+
+
+def test_credential_window_renews_when_its_end_comes_within_the_rotation_window():
+    provider = CredentialWindowProvider()
+    now = datetime.now(timezone.utc)
+
+    def ending_in(days):
+        return {"days": 180, "renewWithinDays": 30, **window_from(now - timedelta(days=180 - days), 180)}
+
+    news = {"days": 180, "renewWithinDays": 30}
+    assert provider.diff("w", ending_in(45), news).changes is False
+    due = provider.diff("w", ending_in(20), news)
+    assert due.changes is True and due.replaces == ["endDate"]   # a new window: the secret depending on it rotates
+    # a secret living 30 days is rotated in its last 15 (half its life), not on every run
+    short = {"days": 30, "renewWithinDays": 30, **window_from(now - timedelta(days=10), 30)}
+    assert provider.diff("w", short, {"days": 30, "renewWithinDays": 30}).changes is False
+    assert provider.diff("w", short | window_from(now - timedelta(days=20), 30),
+                         {"days": 30, "renewWithinDays": 30}).changes is True
