@@ -105,9 +105,12 @@ def copy_project(target: Path, with_stacks: bool = True) -> Path:
 
 
 def sandbox_project_stack(tmp_path: Path, cloud) -> Stack:
-    """The project's `sandbox` stack copied to tmp_path/project, with its own state (tmp_path/state), pointed at the
-    running sandbox `cloud` through BCSI_SANDBOX_DIR, and initialised."""
+    """The project's `sandbox` stack copied to tmp_path/project, with its own state (tmp_path/state) and HOME
+    (tmp_path/home, so the files a run writes can be inspected), pointed at the running sandbox `cloud` through
+    BCSI_SANDBOX_DIR, and initialised."""
     project = copy_project(tmp_path / "project")
-    stack = Stack(project, "sandbox", tmp_path / "state", env_extra={"BCSI_SANDBOX_DIR": str(cloud.data_dir)})
+    (tmp_path / "home").mkdir()
+    stack = Stack(project, "sandbox", tmp_path / "state", env_extra={
+        "BCSI_SANDBOX_DIR": str(cloud.data_dir), "HOME": str(tmp_path / "home")})
     stack.init()
     return stack

@@ -17,7 +17,7 @@ import pytest
 
 from mscloud.connection import clients_for, connection
 from tests.engine.test_sandbox_stack import edit_stack
-from tests.enginekit import VENV, Stack, copy_project
+from tests.enginekit import VENV, sandbox_project_stack as sandbox_stack
 
 pytestmark = pytest.mark.engine
 
@@ -70,16 +70,6 @@ def assert_no_duplicates(state: dict) -> None:
         assert len(members) == len(set(members)), (role, members)
     for sku, upns in state["licences"].items():
         assert len(upns) == len(set(upns)), (sku, upns)
-
-
-def sandbox_stack(tmp_path, cloud, name="project") -> Stack:
-    """Like enginekit.sandbox_project_stack, plus a HOME of its own so the files a run writes can be inspected."""
-    project = copy_project(tmp_path / name)
-    stack = Stack(project, "sandbox", tmp_path / f"{name}-state", env_extra={
-        "BCSI_SANDBOX_DIR": str(cloud.data_dir), "HOME": str(tmp_path / f"{name}-home")})
-    (tmp_path / f"{name}-home").mkdir()
-    stack.init()
-    return stack
 
 
 def console(proc) -> str:
@@ -182,7 +172,7 @@ def test_no_secret_in_console_state_or_files(tmp_path, start_sandbox):
     assert stack.outputs(show_secrets=True)["integrationClientSecret"] == STACK_CLIENT_SECRET  # kept, encrypted
 
     # Files the run wrote (state, home, project): no secret or token in plain text; token caches owner-only.
-    for base in (stack.state_dir, stack.project_dir, tmp_path / "project-home"):
+    for base in (stack.state_dir, stack.project_dir, tmp_path / "home"):
         for path in base.rglob("*"):
             if not path.is_file() or path.suffix in (".zip", ".pyc"):
                 continue

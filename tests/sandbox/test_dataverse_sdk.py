@@ -1,7 +1,7 @@
 """Microsoft's own Python SDK (powerplatform-dataverse-client) with an azure-identity credential queries the sandbox.
 
 TLS: the SDK and azure-identity use requests without a per-call CA, so the sandbox CA goes in through
-REQUESTS_CA_BUNDLE (the variable that overrides a Session's verify on these machines); never verify=False.
+REQUESTS_CA_BUNDLE (the variable that overrides a Session's verify on these machines); verification stays on.
 """
 from __future__ import annotations
 
