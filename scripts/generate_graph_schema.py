@@ -79,7 +79,7 @@ def model(type_name: str):
     return getattr(module, type_name[0].upper() + type_name[1:]), Path(module.__file__)
 
 
-def type_entry(type_name: str) -> tuple[dict, str | None]:
+def type_entry(type_name: str) -> dict:
     """Own properties (name -> OData type) and the base type, from get_field_deserializers()."""
     cls, path = model(type_name)
     names = set(cls().get_field_deserializers())
@@ -87,8 +87,7 @@ def type_entry(type_name: str) -> tuple[dict, str | None]:
     inherited = set(base().get_field_deserializers()) if base else set()
     declared = field_types(path.read_text())
     own = {name: declared.get(name, "unknown") for name in sorted(names - inherited)}
-    return {"base": odata_name(base.__name__) if base else None, "properties": own}, (
-        odata_name(base.__name__) if base else None)
+    return {"base": odata_name(base.__name__) if base else None, "properties": own}
 
 
 def types() -> dict:
@@ -97,9 +96,9 @@ def types() -> dict:
         name = todo.pop()
         if name in out:
             continue
-        out[name], base = type_entry(name)
-        if base:
-            todo.append(base)
+        out[name] = type_entry(name)
+        if out[name]["base"]:
+            todo.append(out[name]["base"])
     return dict(sorted(out.items()))
 
 
