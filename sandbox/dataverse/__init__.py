@@ -1,7 +1,7 @@
 """The sandbox's Dataverse Web API v9.2 service: one org per `dataverse: orgs:` seed entry, at /orgs/<org>.
 
 Layout: errors.py (codes, messages), metadata.py (tables), models.py (state and rules), query.py
-(OData options), routes.py (wire), batch.py ($batch), seed.py (seed hook), solution_package.py (zips).
+(OData options), routes.py (wire), batch.py ($batch), seed.py (seed hook); solution zips are read by solution_import/package.py.
 """
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ public source settled a code or text, the entry says "unconfirmed".
 """
 from __future__ import annotations
 
+from solution_import.package import PackageError
+
 
 class DataverseError(Exception):
     """A refusal with Dataverse's HTTP status, error code and message (never a secret in the text)."""
@@ -29,6 +31,8 @@ THROTTLED_REQUESTS = "0x80072322"      # 429 request count (-2147015902)
 IMPORT_ERROR = "0x80048033"            # ImportSolutionError (-2147188685)
 IMPORT_MISSING_DEPENDENCIES = "0x8004801d"   # ImportMissingDependenciesError (-2147188707)
 IMPORT_ROLE_ERROR = "0x80048017"       # ImportRoleError (-2147188713)
+IMPORT_BAD_ZIP = "0x80048060"          # ImportCustomizationsBadZipFileError (-2147188640)
+IMPORT_INVALID_XML = "0x8004802c"      # ImportInvalidXmlError (-2147188692)
 BATCH_LIMIT = "0x8006088a"             # more than 1000 requests in a $batch (code unconfirmed)
 
 THROTTLE_MESSAGE = "Number of requests exceeded the limit of 6000 over time window of 300 seconds."
@@ -53,6 +57,12 @@ def version_mismatch() -> DataverseError:
 
 def bad_request(message: str, code: str = BAD_REQUEST) -> DataverseError:
     return DataverseError(400, code, message)
+
+
+def package_refused(error: PackageError) -> DataverseError:
+    """A package Dataverse refuses before importing anything: 400 with the code for what is wrong with it."""
+    code = IMPORT_BAD_ZIP if error.kind == PackageError.BAD_ZIP else IMPORT_INVALID_XML
+    return bad_request(error.message, code)
 
 
 def unknown_property(name: str, logical_name: str) -> DataverseError:

@@ -21,10 +21,12 @@ from typing import Callable
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape, quoteattr
 
+from solution_import.package import PackageError, SolutionPackage, parse
+from solution_import.versions import version_tuple
+
 from . import errors
 from .errors import DataverseError
 from .metadata import BY_SET, Table
-from .solution_package import PackageError, SolutionPackage, parse, version_tuple
 
 SYSTEM_ADMINISTRATOR_TEMPLATE = "627090ff-40a3-4053-8790-584edc5be201"
 SYSTEM_CUSTOMIZER_TEMPLATE = "119f245c-3cc8-4b62-b31c-d1a046ced15d"
@@ -349,7 +351,7 @@ class OrgModel:
         try:
             package = parse(customization_file)
         except PackageError as error:
-            raise errors.bad_request(error.message, error.code) from None
+            raise errors.package_refused(error) from None
         now = self.clock()
         job_id = normalize_guid(import_job_id) if import_job_id else str(uuid.uuid4())
         if self.store.get(self.kind("importjobs"), job_id) is not None:
