@@ -1,6 +1,6 @@
-"""Entra ID's rules, without HTTP: seeding apps and service principals, client authentication, token claims.
+"""Entra ID's rules, without HTTP: credentials, client authentication, token claims (seeding: seed.py).
 
-Failures raise `AadError` carrying the real AADSTS code; routes.py renders Entra's error body from it.
+Failures raise `AadError` (errors.py) carrying the real AADSTS code; errors.py renders Entra's error body from it.
 """
 from __future__ import annotations
 
