@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.sandboxkit import ROOT, RunningSandbox, start_sandbox
+from harness.sandbox import ROOT, RunningSandbox, start_sandbox
 
 SALES_SKU = "DYN365_ENTERPRISE_SALES"
 SPARE_UNITS = 50

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.enginekit import Stack, python_project  # noqa: E402
+from harness.engine import Stack, python_project  # noqa: E402
 
 # pulumi 3.259's serialize_provider wraps pickle._Pickler._batch_setitems once more for every dynamic resource and
 # never unwraps it: past about 300 dynamic resources in one program, the nested wrappers raise RecursionError.

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from bench.cloud import SALES_SKU
 from bench.stack import INTEGRATION_APP, INTEGRATION_USER, ONE_CHANGE_ROLE, stack_config
+from harness.engine import ROOT
 from mscloud import connect
 from mscloud.cloud import sandbox_cloud
 from mscloud.connection import connection
@@ -23,7 +24,6 @@ from solution_import.common import quote as odata_literal
 from solution_import.package import read_package
 from solution_import.solution import IntegrationSolutionProvider
 from solution_import.users import ApplicationUserProvider, IntegrationUserAccessProvider
-from tests.enginekit import ROOT
 
 PARALLELISM = 10
 

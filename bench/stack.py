@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from bench.cloud import SALES_SKU, generated_upns
-from tests.enginekit import VENV, Stack, copy_project
+from harness.engine import VENV, Stack, copy_project
 
 STACK = "bench"
 INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"     # seeded in sandbox/seeds/default.yaml

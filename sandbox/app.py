@@ -154,7 +154,7 @@ class Ctx:
 
 
 class Metrics:
-    """CONTRACT §3 metrics plus writes (state changes, batch parts included)."""
+    """The request counts of sandbox/README.md ("Metrics"), plus writes (state changes, batch parts included)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

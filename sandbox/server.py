@@ -106,7 +106,7 @@ class Sandbox:
 
 
 def endpoints(store, base_url: str, ca_file: Path) -> dict:
-    """CONTRACT §3's endpoints object."""
+    """The endpoints object `bcsi sandbox serve` prints and writes (sandbox/README.md, "Server")."""
     tenant_id = seeding.tenant(store)["id"]
     advertised = store.get(seeding.META, "advertised") or {}
     org, environment = advertised.get("org"), advertised.get("environment")

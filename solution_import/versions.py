@@ -3,13 +3,16 @@ from __future__ import annotations
 
 import re
 
-from sandbox.dataverse.solution_package import version_tuple
-
 _VERSION = re.compile(r"^\d+(\.\d+){1,3}$")
 
 
 class VersionError(ValueError):
     """A version string that is not Dataverse's dotted numeric form."""
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """'1.10.0.0' -> (1, 10, 0, 0): Dataverse compares versions part by part, numerically."""
+    return tuple(int(part) for part in version.strip().split("."))
 
 
 def parse_version(text: str) -> tuple[int, ...]:

@@ -1,4 +1,4 @@
-"""Business Central's state, without HTTP: environments, companies, companyInformation, salespersonPurchasers.
+"""Business Central's state and rules, without HTTP: environments, companies, companyInformation, salespersons.
 
 Kinds: `bc:environments` (name -> {name}), `bc:<environment>:companies`, `bc:<environment>:companyInformation`
 (id = company id), `bc:<environment>:salespersonPurchasers` (each with `companyId`).
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+
+from sandbox.bc import errors
 
 ENVIRONMENTS = "bc:environments"
 
@@ -19,38 +21,8 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-def _stable_id(*parts: str) -> str:
+def stable_id(*parts: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "sandbox:bc:" + ":".join(p.lower() for p in parts)))
-
-
-def seed(store, seed_doc: dict, ctx) -> None:
-    """Environments, companies (with companyInformation) and salespersons from the `businessCentral` section."""
-    for environment in (seed_doc.get("businessCentral") or {}).get("environments") or []:
-        env = environment["name"]
-        store.put(ENVIRONMENTS, env, {"name": env, "type": environment.get("type", "Production")})
-        for company in environment.get("companies") or []:
-            company_id = str(company.get("id") or _stable_id(env, company["name"])).lower()
-            stamp = now()
-            store.put(kind(env, "companies"), company_id, {
-                "id": company_id, "systemVersion": "25.0.23364.0", "timestamp": 0, "name": company["name"],
-                "displayName": company.get("displayName", company["name"]), "businessProfileId": "",
-                "systemCreatedAt": stamp, "systemCreatedBy": "00000000-0000-0000-0000-000000000001",
-                "systemModifiedAt": stamp, "systemModifiedBy": "00000000-0000-0000-0000-000000000001"})
-            store.put(kind(env, "companyInformation"), company_id, {
-                "id": company_id, "displayName": company.get("displayName", company["name"]),
-                "addressLine1": company.get("addressLine1", ""), "addressLine2": "", "city": company.get("city", ""),
-                "state": "", "country": company.get("country", ""), "postalCode": "", "phoneNumber": "",
-                "faxNumber": "", "email": company.get("email", ""), "website": "", "taxRegistrationNumber": "",
-                "currencyCode": company.get("currencyCode", "USD"), "currentFiscalYearStartDate": "2026-01-01",
-                "industry": "", "picture@odata.mediaReadLink": "", "lastModifiedDateTime": stamp})
-            for person in company.get("salespersons") or []:
-                person_id = str(person.get("id") or _stable_id(env, company_id, person["code"])).lower()
-                store.put(kind(env, "salespersonPurchasers"), person_id, {
-                    "id": person_id, "companyId": company_id, "code": person["code"],
-                    "displayName": person.get("displayName", ""), "email": person.get("email", ""),
-                    "email2": "", "phoneNo": "", "jobTitle": person.get("jobTitle", ""),
-                    "commisionPercent": 0, "privacyBlocked": False, "blocked": bool(person.get("blocked", False)),
-                    "lastModifiedDateTime": stamp})
 
 
 def environment_exists(store, environment: str) -> bool:
@@ -73,13 +45,69 @@ def salespersons(store, environment: str, company_id: str) -> list[dict]:
     return store.find(kind(environment, "salespersonPurchasers"), companyId=company_id.lower())
 
 
+SALESPERSONS = "salespersonPurchasers"
 # What a PATCH of salespersonPurchasers may change (id, code, companyId and timestamps are BC's own).
 SALESPERSON_WRITABLE = ("displayName", "email", "email2", "phoneNo", "jobTitle", "commisionPercent",
                         "privacyBlocked", "blocked")
 
 
-def update_salesperson(store, environment: str, person: dict, changes: dict) -> dict:
-    """Apply a PATCH body to a salesperson; returns the stored record (lastModifiedDateTime refreshed)."""
-    updated = {**person, **changes, "lastModifiedDateTime": now()}
-    store.put(kind(environment, "salespersonPurchasers"), person["id"], updated)
-    return updated
+def etag(store, environment: str, entity: str, id_: str) -> str:
+    """BC's weak ETag for a record, from the store's row version."""
+    return f'W/"JzE5OzE{store.version(kind(environment, entity), id_) or 0}MTswMDsn"'
+
+
+def salesperson(store, environment: str, company_id: str, salesperson_id: str) -> dict:
+    """One salesperson of the company; 404 when it does not exist there."""
+    found = store.get(kind(environment, SALESPERSONS), salesperson_id.strip("'").lower())
+    if found is None or found.get("companyId") != company_id:
+        raise errors.not_found()
+    return found
+
+
+def _check_if_match(store, environment: str, person: dict, if_match: str | None) -> None:
+    """PATCH/DELETE need If-Match: the current ETag or *; a stale one is BC's 409 Request_EntityChanged."""
+    if not if_match:
+        raise errors.if_match_missing()
+    if if_match.strip() != "*" and if_match.strip() != etag(store, environment, SALESPERSONS, person["id"]):
+        raise errors.entity_changed()
+
+
+def create_salesperson(store, environment: str, company_id: str, fields: dict) -> dict:
+    """A new salesperson; its code is unique in the company (BC's primary key)."""
+    with store.transaction():
+        if any(other["code"] == fields["code"] for other in salespersons(store, environment, company_id)):
+            raise errors.duplicate_code(fields["code"])
+        doc = {"id": str(uuid.uuid4()), "companyId": company_id, "code": "", "displayName": "", "email": "",
+               "email2": "", "phoneNo": "", "jobTitle": "", "commisionPercent": 0, "privacyBlocked": False,
+               "blocked": False}
+        doc.update(fields)
+        doc["lastModifiedDateTime"] = now()
+        store.put(kind(environment, SALESPERSONS), doc["id"], doc)
+    return doc
+
+
+def update_salesperson(store, environment: str, company_id: str, salesperson_id: str, if_match: str | None,
+                       changes) -> tuple[dict, bool]:
+    """Apply a PATCH body (writable fields, BC's types); returns (the record, whether anything changed)."""
+    with store.transaction():
+        found = salesperson(store, environment, company_id, salesperson_id)
+        _check_if_match(store, environment, found, if_match)
+        if not isinstance(changes, dict):
+            raise errors.bad_request("The request body is not a JSON object.")
+        for key, value in changes.items():
+            if key not in SALESPERSON_WRITABLE:
+                raise errors.bad_request(f"The property '{key}' cannot be modified.")
+            if isinstance(found.get(key), bool) and not isinstance(value, bool):
+                raise errors.bad_request(f"Cannot convert the literal '{value}' to the expected type 'Edm.Boolean'.")
+        if not any(found.get(key) != value for key, value in changes.items()):
+            return found, False
+        updated = {**found, **changes, "lastModifiedDateTime": now()}
+        store.put(kind(environment, SALESPERSONS), found["id"], updated)
+    return updated, True
+
+
+def delete_salesperson(store, environment: str, company_id: str, salesperson_id: str, if_match: str | None) -> None:
+    with store.transaction():
+        found = salesperson(store, environment, company_id, salesperson_id)
+        _check_if_match(store, environment, found, if_match)
+        store.delete(kind(environment, SALESPERSONS), found["id"])

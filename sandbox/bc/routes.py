@@ -7,43 +7,24 @@ principal (BC's real requirement for app-only API access; without it BC rejects 
 from __future__ import annotations
 
 import re
-import uuid
 
 from werkzeug.wrappers import Response
 
 from sandbox import odata
 from sandbox import seed as seeding
 from sandbox.app import ServiceError, json_response, Route
-from sandbox.bc import models
+from sandbox.bc import errors, models
+from sandbox.bc.errors import ODATA_HEADERS
 
 PREFIX = "/bc/v2.0/<tenant>/<environment>/api/v2.0"
 REQUIRED_ROLES = {"API.ReadWrite.All"}
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-ODATA_HEADERS = {"OData-Version": "4.0"}
 JSON_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true; IEEE754Compatible=false; charset=utf-8"
-
-
-def render_error(ctx, status: int, code: str, message: str) -> Response:
-    """BC's error body: {"error": {"code", "message": "... CorrelationId:  <id>."}}."""
-    body = {"error": {"code": code, "message": f"{message}  CorrelationId:  {ctx.request_id}."}}
-    return json_response(body, status, headers=dict(ODATA_HEADERS))
-
-
-def unauthorized(ctx, reason: str) -> Response:
-    """BC answers every token problem (missing, expired, wrong audience, bad signature) the same way."""
-    response = render_error(ctx, 401, "Authentication_InvalidCredentials", "The server has rejected the client credentials.")
-    response.headers["WWW-Authenticate"] = ('Bearer authorization_uri="https://login.microsoftonline.com/common/'
-                                            'oauth2/authorize", resource_id="https://api.businesscentral.dynamics.com"')
-    return response
-
-
-def _not_found() -> ServiceError:
-    return ServiceError(404, "BadRequest_NotFound", "The specified resource was not found.")
 
 
 def _check_call(ctx, tenant: str, environment: str) -> None:
     if not REQUIRED_ROLES & set((ctx.claims or {}).get("roles") or []):
-        raise ServiceError(401, "Authentication_InvalidCredentials", "The server has rejected the client credentials.")
+        raise errors.rejected_credentials()
     doc = seeding.tenant(ctx.store)
     if tenant.lower() not in {doc["id"], *(d.lower() for d in doc.get("domains", []))}:
         raise ServiceError(404, "BadRequest_NotFound", f"The tenant '{tenant}' was not found.")
@@ -58,7 +39,7 @@ def _company(ctx, environment: str, company_id: str) -> dict:
         raise ServiceError(400, "BadRequest", f"Invalid key value '{company_id}' for the 'id' key property.")
     company = models.company(ctx.store, environment, key)
     if company is None:
-        raise _not_found()
+        raise errors.not_found()
     return company
 
 
@@ -66,12 +47,8 @@ def _context(ctx, tenant: str, environment: str, fragment: str) -> str:
     return f"{ctx.base_url}/bc/v2.0/{tenant}/{environment}/api/v2.0/$metadata#{fragment}"
 
 
-def _etag(ctx, kind: str, id: str) -> str:
-    return f'W/"JzE5OzE{ctx.store.version(kind, id) or 0}MTswMDsn"'
-
-
-def _shape(ctx, kind: str, doc: dict, hidden=("companyId",)) -> dict:
-    shown = {"@odata.etag": _etag(ctx, kind, doc["id"])}
+def _shape(ctx, environment: str, entity: str, doc: dict, hidden=("companyId",)) -> dict:
+    shown = {"@odata.etag": models.etag(ctx.store, environment, entity, doc["id"])}
     shown.update({k: v for k, v in doc.items() if k not in hidden})
     return shown
 
@@ -104,8 +81,7 @@ def _collection(ctx, docs: list[dict], context: str) -> Response:
 
 def list_companies(ctx, tenant: str, environment: str) -> Response:
     _check_call(ctx, tenant, environment)
-    kind = models.kind(environment, "companies")
-    docs = [_shape(ctx, kind, c) for c in models.companies(ctx.store, environment)]
+    docs = [_shape(ctx, environment, "companies", c) for c in models.companies(ctx.store, environment)]
     return _collection(ctx, docs, _context(ctx, tenant, environment, "companies"))
 
 
@@ -113,38 +89,31 @@ def get_company(ctx, tenant: str, environment: str, company_id: str) -> Response
     _check_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
     body = {"@odata.context": _context(ctx, tenant, environment, "companies/$entity")}
-    body.update(_shape(ctx, models.kind(environment, "companies"), company))
+    body.update(_shape(ctx, environment, "companies", company))
     return json_response(body, headers=dict(ODATA_HEADERS), content_type=JSON_TYPE)
 
 
 def list_company_information(ctx, tenant: str, environment: str, company_id: str) -> Response:
     _check_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
-    kind = models.kind(environment, "companyInformation")
     info = models.company_information(ctx.store, environment, company["id"])
-    docs = [_shape(ctx, kind, info)] if info else []
+    docs = [_shape(ctx, environment, "companyInformation", info)] if info else []
     return _collection(ctx, docs, _context(ctx, tenant, environment, f"companies({company['id']})/companyInformation"))
 
 
 def list_salespersons(ctx, tenant: str, environment: str, company_id: str) -> Response:
     _check_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
-    kind = models.kind(environment, "salespersonPurchasers")
-    docs = [_shape(ctx, kind, s) for s in models.salespersons(ctx.store, environment, company["id"])]
+    docs = [_shape(ctx, environment, models.SALESPERSONS, s)
+            for s in models.salespersons(ctx.store, environment, company["id"])]
     return _collection(ctx, docs, _context(ctx, tenant, environment, f"companies({company['id']})/salespersonPurchasers"))
 
 
 def get_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
     _check_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
-    kind = models.kind(environment, "salespersonPurchasers")
-    found = ctx.store.get(kind, salesperson_id.strip("'").lower())
-    if found is None or found.get("companyId") != company["id"]:
-        raise _not_found()
-    body = {"@odata.context": _context(ctx, tenant, environment,
-                                       f"companies({company['id']})/salespersonPurchasers/$entity")}
-    body.update(_shape(ctx, kind, found))
-    return json_response(body, headers=dict(ODATA_HEADERS), content_type=JSON_TYPE)
+    found = models.salesperson(ctx.store, environment, company["id"], salesperson_id)
+    return _salesperson_response(ctx, tenant, environment, company["id"], found, headers=ODATA_HEADERS)
 
 
 WRITABLE = {"code": str, "displayName": str, "email": str, "email2": str, "phoneNo": str, "jobTitle": str,
@@ -169,28 +138,12 @@ def _body(ctx) -> dict:
     return body
 
 
-def _check_if_match(ctx, kind: str, id: str) -> None:
-    """PATCH/DELETE need If-Match: the current ETag or *; a stale one is BC's 409 Request_EntityChanged."""
-    given = ctx.request.headers.get("If-Match")
-    if not given:
-        # unconfirmed: BC's exact text when the header is missing
-        raise ServiceError(400, "BadRequest", "Could not find a header 'If-Match' in the request.")
-    if given.strip() != "*" and given.strip() != _etag(ctx, kind, id):
-        raise ServiceError(409, "Request_EntityChanged", "Another user has already changed the record.")
-
-
-def _salesperson_response(ctx, tenant, environment, company_id, kind, doc, status=200) -> Response:
+def _salesperson_response(ctx, tenant, environment, company_id, doc, status=200, headers=None) -> Response:
+    """One salesperson as BC sends it; writes also carry its ETag header."""
     body = {"@odata.context": _context(ctx, tenant, environment, f"companies({company_id})/salespersonPurchasers/$entity")}
-    body.update(_shape(ctx, kind, doc))
-    return json_response(body, status, headers={**ODATA_HEADERS, "ETag": body["@odata.etag"]}, content_type=JSON_TYPE)
-
-
-def _duplicate_code(ctx, environment, company_id, code) -> None:
-    for other in models.salespersons(ctx.store, environment, company_id):
-        if other["code"] == code:
-            raise ServiceError(400, "Internal_EntityWithSameKeyExists",
-                               f"The record in table Salesperson/Purchaser already exists. Identification fields and "
-                               f"values: Code='{code}'")
+    body.update(_shape(ctx, environment, models.SALESPERSONS, doc))
+    headers = headers or {**ODATA_HEADERS, "ETag": body["@odata.etag"]}
+    return json_response(body, status, headers=dict(headers), content_type=JSON_TYPE)
 
 
 def create_salesperson(ctx, tenant: str, environment: str, company_id: str) -> Response:
@@ -200,58 +153,27 @@ def create_salesperson(ctx, tenant: str, environment: str, company_id: str) -> R
     if not body.get("code"):
         raise ServiceError(400, "BadRequest",
                            "Code must have a value in Salesperson/Purchaser: Code=. It cannot be zero or empty.")
-    kind = models.kind(environment, "salespersonPurchasers")
-    with ctx.store.transaction():
-        _duplicate_code(ctx, environment, company["id"], body["code"])
-        doc = {"id": str(uuid.uuid4()), "companyId": company["id"], "code": "", "displayName": "", "email": "",
-               "email2": "", "phoneNo": "", "jobTitle": "", "commisionPercent": 0, "privacyBlocked": False,
-               "blocked": False}
-        doc.update(body)
-        doc["lastModifiedDateTime"] = models.now()
-        ctx.store.put(kind, doc["id"], doc)
-        ctx.count_write()
-    return _salesperson_response(ctx, tenant, environment, company["id"], kind, doc, 201)
-
-
-def _existing_salesperson(ctx, environment, company, salesperson_id) -> tuple[str, dict]:
-    kind = models.kind(environment, "salespersonPurchasers")
-    found = ctx.store.get(kind, salesperson_id.strip("'").lower())
-    if found is None or found.get("companyId") != company["id"]:
-        raise _not_found()
-    return kind, found
+    doc = models.create_salesperson(ctx.store, environment, company["id"], body)
+    ctx.count_write()
+    return _salesperson_response(ctx, tenant, environment, company["id"], doc, 201)
 
 
 def patch_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
     """PATCH with If-Match (`*` or the record's etag); only writable fields, types as BC's; no change, no write."""
     _check_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
-    with ctx.store.transaction():
-        kind, found = _existing_salesperson(ctx, environment, company, salesperson_id)
-        _check_if_match(ctx, kind, found["id"])
-        body = ctx.request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise ServiceError(400, "BadRequest", "The request body is not a JSON object.")
-        for key, value in body.items():
-            if key not in models.SALESPERSON_WRITABLE:
-                raise ServiceError(400, "BadRequest", f"The property '{key}' cannot be modified.")
-            if isinstance(found.get(key), bool) and not isinstance(value, bool):
-                raise ServiceError(400, "BadRequest",
-                                   f"Cannot convert the literal '{value}' to the expected type 'Edm.Boolean'.")
-        updated = found
-        if any(found.get(key) != value for key, value in body.items()):
-            updated = models.update_salesperson(ctx.store, environment, found, body)
-            ctx.count_write()
-    return _salesperson_response(ctx, tenant, environment, company["id"], kind, updated)
+    updated, changed = models.update_salesperson(ctx.store, environment, company["id"], salesperson_id,
+                                                 ctx.request.headers.get("If-Match"), ctx.request.get_json(silent=True))
+    if changed:
+        ctx.count_write()
+    return _salesperson_response(ctx, tenant, environment, company["id"], updated)
 
 
 def delete_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
     _check_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
-    with ctx.store.transaction():
-        kind, doc = _existing_salesperson(ctx, environment, company, salesperson_id)
-        _check_if_match(ctx, kind, doc["id"])
-        ctx.store.delete(kind, doc["id"])
-        ctx.count_write()
+    models.delete_salesperson(ctx.store, environment, company["id"], salesperson_id, ctx.request.headers.get("If-Match"))
+    ctx.count_write()
     return Response(status=204)
 
 

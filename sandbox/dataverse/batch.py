@@ -1,6 +1,6 @@
 """Dataverse multipart `$batch`: parts run in-process through ctx.dispatch (same token, same checks).
 
-Change sets are atomic (store.transaction), may not hold GETs or other change sets, and let later
+Change sets are atomic (OrgModel.transaction), may not hold GETs or other change sets, and let later
 parts refer to an earlier part's new record as `$<Content-ID>`. At most 1000 requests per batch.
 Without `Prefer: odata.continue-on-error` the batch stops at the first failure and answers 400.
 """
@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from werkzeug.wrappers import Response
 
 from . import errors
+from .models import OrgModel
 from .query import parse_prefer
 
 MAX_REQUESTS = 1000
@@ -193,7 +194,7 @@ def run_batch(ctx, org: str) -> Response:
             references: dict[str, str] = {}
             rendered = []
             try:
-                with ctx.store.transaction():
+                with OrgModel(ctx.store, org).transaction():
                     for part in item.parts:
                         response = _run(ctx, org, part, references)
                         if response.status_code >= 400:

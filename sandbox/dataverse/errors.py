@@ -5,6 +5,11 @@ public source settled a code or text, the entry says "unconfirmed".
 """
 from __future__ import annotations
 
+from werkzeug.wrappers import Response
+
+from sandbox.app import json_response
+from solution_import.package import PackageError
+
 
 class DataverseError(Exception):
     """A refusal with Dataverse's HTTP status, error code and message (never a secret in the text)."""
@@ -29,9 +34,12 @@ THROTTLED_REQUESTS = "0x80072322"      # 429 request count (-2147015902)
 IMPORT_ERROR = "0x80048033"            # ImportSolutionError (-2147188685)
 IMPORT_MISSING_DEPENDENCIES = "0x8004801d"   # ImportMissingDependenciesError (-2147188707)
 IMPORT_ROLE_ERROR = "0x80048017"       # ImportRoleError (-2147188713)
+IMPORT_BAD_ZIP = "0x80048060"          # ImportCustomizationsBadZipFileError (-2147188640)
+IMPORT_INVALID_XML = "0x8004802c"      # ImportInvalidXmlError (-2147188692)
 BATCH_LIMIT = "0x8006088a"             # more than 1000 requests in a $batch (code unconfirmed)
 
 THROTTLE_MESSAGE = "Number of requests exceeded the limit of 6000 over time window of 300 seconds."
+_GENERIC = {404: "0x80060888", 405: "0x80060888", 500: "0x80040216"}
 
 
 def not_member() -> DataverseError:
@@ -55,6 +63,12 @@ def bad_request(message: str, code: str = BAD_REQUEST) -> DataverseError:
     return DataverseError(400, code, message)
 
 
+def package_refused(error: PackageError) -> DataverseError:
+    """A package Dataverse refuses before importing anything: 400 with the code for what is wrong with it."""
+    code = IMPORT_BAD_ZIP if error.kind == PackageError.BAD_ZIP else IMPORT_INVALID_XML
+    return bad_request(error.message, code)
+
+
 def unknown_property(name: str, logical_name: str) -> DataverseError:
     return bad_request(f"The property '{name}' does not exist on type 'Microsoft.Dynamics.CRM.{logical_name}'. "
                        "Make sure to only use property names that are defined by the type.")
@@ -62,3 +76,28 @@ def unknown_property(name: str, logical_name: str) -> DataverseError:
 
 def throttled(retry_after: int = 5) -> DataverseError:
     return DataverseError(429, THROTTLED_REQUESTS, THROTTLE_MESSAGE, {"Retry-After": str(retry_after)})
+
+
+# -- the service's bodies (sandbox/app.py's Service hooks) ------------------------------------------------
+def render_error(ctx, status: int, code: str, message: str) -> Response:
+    """Dataverse's error body; framework codes (not 0x…) become Dataverse's generic ones."""
+    if not str(code).startswith("0x"):
+        code = _GENERIC.get(status, "0x80060888")
+    return json_response({"error": {"code": code, "message": message}}, status, {"OData-Version": "4.0"})
+
+
+def render_unauthorized(ctx, reason: str) -> Response:
+    """Dataverse answers a bad token with an empty 401 and a WWW-Authenticate challenge naming the org."""
+    challenge = (f"Bearer authorization_uri=https://login.microsoftonline.com/{ctx.tenant_id}/oauth2/authorize, "
+                 f"resource_id={ctx.service.audience(ctx)}")
+    return Response(b"", status=401, headers={"WWW-Authenticate": challenge})
+
+
+def render_fault(ctx, status: int) -> Response:
+    """Service protection (429) and 503 bodies as Dataverse sends them, with Retry-After."""
+    if status == 429:
+        response = render_error(ctx, 429, THROTTLED_REQUESTS, THROTTLE_MESSAGE)
+    else:
+        response = render_error(ctx, 503, "0x80040216", "The service is temporarily unavailable. Please retry.")
+    response.headers["Retry-After"] = "1"
+    return response

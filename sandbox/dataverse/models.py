@@ -1,4 +1,4 @@
-"""Dataverse state and rules (no HTTP): orgs, business units, users, roles, solutions, async imports.
+"""Dataverse state and rules (no HTTP): orgs, business units, users, roles, solutions (imports: solution_imports.py).
 
 Records live in the shared store as kind `dv:<org>:<entityset>`, in their Web API shape (lookups as
 `_x_value`); fields starting with `__` are the sandbox's own bookkeeping and never leave it.
@@ -18,23 +18,16 @@ import threading
 import time
 import uuid
 from typing import Callable
-from xml.etree import ElementTree
-from xml.sax.saxutils import escape, quoteattr
 
 from . import errors
 from .errors import DataverseError
 from .metadata import BY_SET, Table
-from .solution_package import PackageError, SolutionPackage, parse, version_tuple
 
 SYSTEM_ADMINISTRATOR_TEMPLATE = "627090ff-40a3-4053-8790-584edc5be201"
 SYSTEM_CUSTOMIZER_TEMPLATE = "119f245c-3cc8-4b62-b31c-d1a046ced15d"
 _NS = uuid.UUID("0f4c2b7e-8d1a-4c3e-9b5f-6a7d8e9f0a1b")
 # Privilege ids in the 0x80040220 message: Dataverse's are per org; these are the sandbox's (unconfirmed).
 _PRIVILEGE_OTC = {"role": 1036, "systemuser": 8, "solution": 7100}
-
-# Async import timing, measured from creation: waiting, then in progress, then completed.
-WAITING_SECONDS = 0.3
-RUNNING_SECONDS = 1.0
 
 _LOCKS: dict[str, threading.Lock] = {}
 
@@ -95,7 +88,7 @@ class OrgModel:
         self.org = org
         self.clock = clock
         self.count_write = count_write
-        self._lock = _LOCKS.setdefault(org, threading.Lock())
+        self.lock = _LOCKS.setdefault(org, threading.Lock())
 
     # ---- storage helpers -------------------------------------------------------------------
     def kind(self, entity_set: str) -> str:
@@ -127,14 +120,21 @@ class OrgModel:
             raise errors.not_found(table.logical_name, record_id)
         return doc
 
+    def has(self, entity_set: str, record_id: str) -> bool:
+        return self.store.get(self.kind(entity_set), record_id) is not None
+
+    def transaction(self):
+        """All or nothing: a change set's writes (store.transaction)."""
+        return self.store.transaction()
+
     def version(self, entity_set: str, record_id: str) -> int | None:
         return self.store.version(self.kind(entity_set), record_id)
 
-    def _put(self, entity_set: str, doc: dict) -> None:
+    def put(self, entity_set: str, doc: dict) -> None:
         self.store.put(self.kind(entity_set), doc[BY_SET[entity_set].primary_id], doc)
         self.count_write()
 
-    def _delete(self, entity_set: str, record_id: str) -> None:
+    def discard(self, entity_set: str, record_id: str) -> None:
         if self.store.delete(self.kind(entity_set), record_id):
             self.count_write()
 
@@ -211,7 +211,7 @@ class OrgModel:
             doc.update(values)
             if not doc.get("name") or not doc.get("_businessunitid_value"):
                 raise errors.bad_request("A role needs a name and a business unit.", errors.INVALID_ARGUMENT)
-        self._put(entity_set, doc)
+        self.put(entity_set, doc)
         return doc
 
     def _validate_new_currency(self, doc: dict) -> None:
@@ -264,7 +264,7 @@ class OrgModel:
         changed = {key: value for key, value in values.items() if doc.get(key) != value}
         if changed:
             doc.update(changed)
-            self._put(entity_set, doc)
+            self.put(entity_set, doc)
         return doc
 
     def check_if_match(self, entity_set: str, record_id: str, if_match: str | None) -> None:
@@ -292,10 +292,10 @@ class OrgModel:
                 # Text and code unconfirmed: Dataverse refuses to delete the organization's base currency.
                 raise errors.bad_request("The base currency cannot be deleted.", "0x80048cf6")
         elif entity_set == "systemusers":
-            self._remove_links(systemuserid=doc["systemuserid"])
+            self.remove_links(systemuserid=doc["systemuserid"])
         else:
-            self._remove_links(roleid=doc["roleid"])
-        self._delete(entity_set, doc[table.primary_id])
+            self.remove_links(roleid=doc["roleid"])
+        self.discard(entity_set, doc[table.primary_id])
 
     # ---- roles and users ---------------------------------------------------------------------
     def roles_of(self, systemuser_id: str) -> list[dict]:
@@ -332,7 +332,7 @@ class OrgModel:
         if self.store.delete(self.kind("systemuserroles"), f"{user['systemuserid']}:{role_id}"):
             self.count_write()
 
-    def _remove_links(self, **equals) -> None:
+    def remove_links(self, **equals) -> None:
         for link in self.store.find(self.kind("systemuserroles"), **equals):
             self.store.delete(self.kind("systemuserroles"), f"{link['systemuserid']}:{link['roleid']}")
             self.count_write()
@@ -342,154 +342,14 @@ class OrgModel:
         found = [s for s in self.records("solutions") if s["uniquename"].lower() == unique_name.lower()]
         return found[0] if found else None
 
-    def import_solution(self, caller: Caller, customization_file: bytes, import_job_id: str | None,
-                        asynchronous: bool) -> tuple[str, str | None]:
-        """Start (async) or run (sync) an import; returns (importjobid, asyncoperationid or None)."""
-        self.require_customizer(caller)
-        try:
-            package = parse(customization_file)
-        except PackageError as error:
-            raise errors.bad_request(error.message, error.code) from None
-        now = self.clock()
-        job_id = normalize_guid(import_job_id) if import_job_id else str(uuid.uuid4())
-        if self.store.get(self.kind("importjobs"), job_id) is not None:
-            raise errors.duplicate("Cannot insert duplicate key.")
-        job = {"importjobid": job_id, "name": "Customizations", "solutionname": package.unique_name,
-               "solutionid": None, "progress": 0.0, "createdon": iso(now), "startedon": None,
-               "completedon": None, "data": None, "__package": _package_state(package)}
-        if not asynchronous:
-            job["startedon"] = iso(now)
-            failure = self._complete_import(job, now)
-            self._put("importjobs", job)
-            if failure:
-                raise errors.bad_request(failure[1], failure[0])
-            return job_id, None
-        operation_id = str(uuid.uuid4())
-        operation = {"asyncoperationid": operation_id, "name": f"Import of solution {package.unique_name}",
-                     "operationtype": 103, "statecode": 0, "statuscode": 0, "message": None,
-                     "friendlymessage": None, "errorcode": None, "createdon": iso(now), "startedon": None,
-                     "completedon": None, "__created": now, "__pending": True, "__importjobid": job_id}
-        job["__asyncoperationid"] = operation_id
-        job["__created"] = now
-        self._put("importjobs", job)
-        self._put("asyncoperations", operation)
-        return job_id, operation_id
-
-    def advance(self) -> None:
-        """Finish the async imports whose time has come (called before every request)."""
-        now = self.clock()
-        pending = [op for op in self.store.find(self.kind("asyncoperations"), **{"__pending": True})
-                   if now - op["__created"] >= WAITING_SECONDS + RUNNING_SECONDS]
-        if not pending:
-            return
-        with self._lock:
-            for operation in pending:
-                operation = self.store.get(self.kind("asyncoperations"), operation["asyncoperationid"])
-                if not operation or not operation.get("__pending"):
-                    continue
-                done_at = operation["__created"] + WAITING_SECONDS + RUNNING_SECONDS
-                job = self.store.get(self.kind("importjobs"), operation["__importjobid"])
-                job["startedon"] = iso(operation["__created"] + WAITING_SECONDS)
-                failure = self._complete_import(job, done_at)
-                operation.update({"__pending": False, "statecode": 3, "startedon": job["startedon"], "completedon": iso(done_at)})
-                if failure:
-                    operation.update(statuscode=31, errorcode=int(failure[0], 16) - (1 << 32),
-                                     message=failure[1], friendlymessage=failure[1])
-                else:
-                    operation.update(statuscode=30)
-                # The async service's own writes: the import request that started them was counted.
-                self.store.put(self.kind("importjobs"), job["importjobid"], job)
-                self.store.put(self.kind("asyncoperations"), operation["asyncoperationid"], operation)
-
-    def view_async(self, operation: dict) -> dict:
-        """An async operation as seen now: waiting, then in progress, until advance() completes it."""
-        if operation.get("__pending"):
-            elapsed = self.clock() - operation["__created"]
-            if elapsed >= WAITING_SECONDS:
-                operation.update(statecode=2, statuscode=20, startedon=iso(operation["__created"] + WAITING_SECONDS))
-        return operation
-
-    def view_job(self, job: dict) -> dict:
-        if job.get("completedon") is None and job.get("__created") is not None:
-            elapsed = self.clock() - job["__created"]
-            if elapsed >= WAITING_SECONDS:
-                job["startedon"] = iso(job["__created"] + WAITING_SECONDS)
-                job["progress"] = round(min(99.0, 100.0 * (elapsed - WAITING_SECONDS) / RUNNING_SECONDS), 2)
-        return job
-
-    def _complete_import(self, job: dict, now: float) -> tuple[str, str] | None:
-        """Apply the package (all or nothing); fill the job's result. Returns (code, message) on failure."""
-        package = job["__package"]
-        installed = self.installed(package["unique_name"])
-        failure = None
-        missing = [dep for dep in package["missing_dependencies"] if not self.installed(dep["solution_unique_name"])]
-        if missing:
-            failure = (errors.IMPORT_MISSING_DEPENDENCIES,
-                       f"The following solution cannot be imported: {package['unique_name']}. Some dependencies "
-                       f"are missing. The missing dependencies are : {_missing_xml(missing)} , ProductUpdatesOnly : False")
-        elif installed and version_tuple(package["version"]) < version_tuple(installed["version"]):
-            # Message as Dataverse shows it; code unconfirmed (ImportSolutionError).
-            failure = (errors.IMPORT_ERROR,
-                       "The import solution must have a higher version than the existing solution it is upgrading.")
-        else:
-            solution_id = installed["solutionid"] if installed else str(uuid.uuid4())
-            for role in package["roles"]:
-                existing = self.store.get(self.kind("roles"), role["role_id"])
-                if existing and existing.get("solutionid") != solution_id:
-                    failure = (errors.IMPORT_ROLE_ERROR, "Cannot import security role. The role with specified "
-                               "role id is not updatable or role name is not unique.")
-                    break
-        job["progress"] = 100.0
-        job["completedon"] = iso(now)
-        job["data"] = _job_data(package, job, failure, missing)
-        if failure:
-            return failure
-        self._install(package, solution_id, now)
-        job["solutionid"] = solution_id
-        return None
-
-    def _install(self, package: dict, solution_id: str, now: float) -> None:
-        root = self.root_business_unit()["businessunitid"]
-        with self.store.transaction():
-            previous = self.store.get(self.kind("solutions"), solution_id)
-            solution = {"solutionid": solution_id, "uniquename": package["unique_name"],
-                        "friendlyname": package["friendly_name"], "version": package["version"],
-                        "ismanaged": package["managed"], "isvisible": True,
-                        "installedon": previous["installedon"] if previous else iso(now),
-                        "description": None, "_publisherid_value": stable_id(self.org, "publisher", package["publisher"])}
-            if previous != solution:
-                self._put("solutions", solution)
-            declared = {role["role_id"] for role in package["roles"]}
-            for role in package["roles"]:
-                doc = {"roleid": role["role_id"], "name": role["name"], "ismanaged": package["managed"],
-                       "solutionid": solution_id, "iscustomizable": {"Value": not package["managed"]},
-                       "_businessunitid_value": root, "_roletemplateid_value": None,
-                       "_parentrootroleid_value": role["role_id"]}
-                if self.store.get(self.kind("roles"), role["role_id"]) != doc:
-                    self._put("roles", doc)
-            for stale in self.find("roles", solutionid=solution_id):
-                if stale["roleid"] not in declared:      # an upgrade drops roles the new version no longer has
-                    self._remove_links(roleid=stale["roleid"])
-                    self._delete("roles", stale["roleid"])
-
     def uninstall(self, caller: Caller, solution_id: str) -> None:
         self.require_customizer(caller)
         solution = self.get("solutions", solution_id)
         with self.store.transaction():
             for role in self.find("roles", solutionid=solution["solutionid"]):
-                self._remove_links(roleid=role["roleid"])
-                self._delete("roles", role["roleid"])
-            self._delete("solutions", solution["solutionid"])
-
-    def import_result(self, job_id: str) -> dict:
-        job = self.view_job(self.get("importjobs", job_id))
-        failed = job.get("data") and 'result="failure"' in job["data"]
-        status = "Failure" if failed else ("Success" if job.get("completedon") else "None")
-        messages = []
-        if failed:
-            messages = [{"ErrorCode": -1, "Message": _failure_text(job["data"])}]
-        return {"SolutionOperationResult": {"Status": status, "ErrorMessages": messages,
-                                            "WarningMessages": [], "FormattedResults": [], "ActionLink": None}}
+                self.remove_links(roleid=role["roleid"])
+                self.discard("roles", role["roleid"])
+            self.discard("solutions", solution["solutionid"])
 
 
 def _privilege_name(table: Table) -> str:
@@ -506,54 +366,3 @@ def parse_entity_reference(value: str) -> tuple[str, str]:
     if entity_set not in BY_SET:
         raise errors.bad_request(f"Resource not found for the segment '{entity_set}'.")
     return entity_set, normalize_guid(key)
-
-
-def _package_state(package: SolutionPackage) -> dict:
-    return {"unique_name": package.unique_name, "version": package.version, "friendly_name": package.friendly_name,
-            "managed": package.managed, "publisher": package.publisher,
-            "roles": [{"role_id": r.role_id, "name": r.name} for r in package.roles],
-            "missing_dependencies": [{"schema_name": d.schema_name, "display_name": d.display_name,
-                                      "component_type": d.component_type, "solution": d.solution,
-                                      "solution_unique_name": d.solution_unique_name, "dependent": d.dependent}
-                                     for d in package.missing_dependencies]}
-
-
-def _missing_xml(missing: list[dict]) -> str:
-    items = "".join(
-        f"<MissingDependency><Required type={quoteattr(d['component_type'])} schemaName={quoteattr(d['schema_name'])} "
-        f"displayName={quoteattr(d['display_name'])} solution={quoteattr(d['solution'])} />"
-        f"<Dependent schemaName={quoteattr(d['dependent'])} /></MissingDependency>" for d in missing)
-    return f"<MissingDependencies>{items}</MissingDependencies>"
-
-
-def _result(failure: tuple[str, str] | None) -> str:
-    if failure:
-        return f'<result result="failure" errorcode={quoteattr(failure[0])} errortext={quoteattr(failure[1])} />'
-    return '<result result="success" errorcode="0" errortext="" />'
-
-
-def _job_data(package: dict, job: dict, failure, missing: list[dict]) -> str:
-    """The importjob `data` XML: one result per component, the failing one named."""
-    role_failed = failure and failure[0] == errors.IMPORT_ROLE_ERROR
-    roles = "".join(
-        f'<securityrole id="{{{r["role_id"]}}}" name={quoteattr(r["name"])} processed="{str(not failure or role_failed).lower()}">'
-        f'{_result(failure if role_failed else None) if (not failure or role_failed) else ""}</securityrole>'
-        for r in package["roles"])
-    manifest_failure = failure if failure and not role_failed else None
-    return (
-        f'<importexportxml start="{job["startedon"]}" stop="{job["completedon"]}" progress="100" processed="true">'
-        f'<solutionManifests><solutionManifest languagecode="1033" id={quoteattr(package["unique_name"])} '
-        f'LocalizedName={quoteattr(package["friendly_name"])} processed="true">'
-        f'<UniqueName>{escape(package["unique_name"])}</UniqueName><Version>{escape(package["version"])}</Version>'
-        f'<Managed>{int(package["managed"])}</Managed>'
-        f'{_missing_xml(missing) if missing else ""}'
-        f'{_result(failure)}</solutionManifest></solutionManifests>'
-        f'<securityroles>{roles}</securityroles>'
-        f'<entities /><nodes /><settings /><dashboards /><workflows /></importexportxml>')
-
-
-def _failure_text(data: str) -> str:
-    for result in ElementTree.fromstring(data).iter("result"):
-        if result.get("result") == "failure":
-            return result.get("errortext") or ""
-    return ""

@@ -15,6 +15,7 @@ from .errors import DataverseError
 from .metadata import BY_LOGICAL, BY_SET, TABLES
 from .models import OrgModel, normalize_guid, parse_entity_reference, public
 from .query import collection, parse_expand, parse_prefer, shape, check_select
+from .solution_imports import SolutionImports
 
 API = "/orgs/<org>/api/data/v9.2"
 READ_PRIVILEGE = {"systemusers": "prvReadUser", "roles": "prvReadRole"}
@@ -33,7 +34,7 @@ def model_for(ctx) -> OrgModel:
     model = OrgModel(ctx.store, ctx.url_vars["org"], count_write=ctx.count_write)
     if not model.exists():
         raise ServiceError(404, errors.BAD_REQUEST, f"The organization '{ctx.url_vars['org']}' does not exist.")
-    model.advance()
+    SolutionImports(model).advance()
     return model
 
 
@@ -90,9 +91,9 @@ def check_read(model: OrgModel, caller, entity_set: str) -> None:
 
 def view(model: OrgModel, entity_set: str, doc: dict) -> dict:
     if entity_set == "asyncoperations":
-        return model.view_async(doc)
+        return SolutionImports(model).view_async(doc)
     if entity_set == "importjobs":
-        return model.view_job(doc)
+        return SolutionImports(model).view_job(doc)
     return doc
 
 
@@ -198,7 +199,7 @@ def retrieve_import_result(ctx, org, key):
         raise errors.bad_request("RetrieveSolutionImportResult needs ImportJobId.", errors.INVALID_ARGUMENT)
     if value.strip().startswith("@"):
         value = ctx.request.args.get(value.strip(), "")
-    result = model.import_result(value.strip().strip("'"))
+    result = SolutionImports(model).import_result(value.strip().strip("'"))
     return answer({"@odata.context": f"{api_url(ctx)}/$metadata#Microsoft.Dynamics.CRM.RetrieveSolutionImportResultResponse",
                    **result})
 
@@ -243,7 +244,7 @@ def update_record(ctx, org, entityset, key):
     record_id = normalize_guid(key)
     if_match = ctx.request.headers.get("If-Match")
     if_none_match = ctx.request.headers.get("If-None-Match")
-    exists = model.store.get(model.kind(entityset), record_id) is not None
+    exists = model.has(entityset, record_id)
     body = json_body(ctx)
     if exists and if_none_match == "*":
         raise errors.duplicate()
@@ -333,7 +334,7 @@ def _import(ctx, org, asynchronous: bool):
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError, TypeError):
         raise errors.bad_request("Cannot convert the literal to the expected type 'Edm.Binary'.") from None
-    job_id, operation_id = model.import_solution(caller, data, body.get("ImportJobId"), asynchronous)
+    job_id, operation_id = SolutionImports(model).import_solution(caller, data, body.get("ImportJobId"), asynchronous)
     if not asynchronous:
         return answer(None, 204)
     return answer({"@odata.context": f"{api_url(ctx)}/$metadata#Microsoft.Dynamics.CRM.ImportSolutionAsyncResponse",

@@ -20,10 +20,11 @@ def _blank(entity_set: str, **values) -> dict:
     return doc
 
 
-def seed_dataverse(store, seed: dict, ctx) -> None:
-    section = seed.get("dataverse") or {}
-    graph = seed.get("graph") or {}
-    domains = (seed.get("tenant") or {}).get("domains") or ["contoso.com"]
+def seed(store, seed_doc: dict, ctx) -> None:
+    """Every org of the `dataverse:` section, with its users synced from the seeded directory."""
+    section = seed_doc.get("dataverse") or {}
+    graph = seed_doc.get("graph") or {}
+    domains = (seed_doc.get("tenant") or {}).get("domains") or ["contoso.com"]
     generated = int(graph.get("generatedUsers") or 0)
     directory = {str(u.get("userPrincipalName", "")).lower(): u for u in store.list("users")}
     apps = {str(a.get("appId", "")).lower(): a for a in store.list("applications")}
@@ -94,4 +95,4 @@ def _seed_org(store, org: dict, directory: dict, apps: dict, generated: int, dom
 
 
 # Referenced so linters see the constant is part of the seed's contract (roles by template id).
-__all__ = ["seed_dataverse", "SYSTEM_ADMINISTRATOR_TEMPLATE"]
+__all__ = ["seed", "SYSTEM_ADMINISTRATOR_TEMPLATE"]

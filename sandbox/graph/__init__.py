@@ -1,4 +1,25 @@
-"""Microsoft Graph v1.0 in the sandbox: state in models.py/apps.py, wire layer in *_routes.py, batch.py."""
-from .routes import SERVICE
+"""Microsoft Graph v1.0 in the sandbox.
 
-__all__ = ["SERVICE"]
+Layout as every service: models.py (directory state and rules; apps.py for applications and grants), routes.py
+(all routes; directory_routes.py, app_routes.py and batch.py are the wire layer), errors.py (error bodies),
+seed.py (seed hook).
+"""
+from sandbox.app import Service
+
+from . import errors, routes, seed
+
+GRAPH_AUDIENCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000")
+
+SERVICE = Service(
+    name="graph",
+    routes=routes.ROUTES,
+    audience=lambda ctx: GRAPH_AUDIENCES,
+    error=errors.render_error,
+    unauthorized=errors.render_unauthorized,
+    faults=True,
+    seed=seed.seed,
+    prefix="/v1.0",
+    retry_after="1",
+    throttle_code="TooManyRequests",
+    unavailable_code="serviceNotAvailable",
+)

@@ -17,7 +17,6 @@ from typing import Any, Callable, Collection
 
 from .errors import bad_request, invalid_value, not_found, read_only, unknown_property
 
-SEED_NAMESPACE = uuid.UUID("3f1c2b8e-9a4d-4c6e-8b2a-7d5e1f0a9c31")  # ids of seeded objects are stable
 
 USER_DEFAULT = ("businessPhones", "displayName", "givenName", "id", "jobTitle", "mail", "mobilePhone",
                 "officeLocation", "preferredLanguage", "surname", "userPrincipalName")
@@ -486,63 +485,6 @@ class Directory(TenantModel):
         view = public(doc)
         view["assignedLicenses"] = [dict(l) for l in doc.get("_licenses", [])]
         return view
-
-    # -- seed --------------------------------------------------------------------------------------
-    def seed(self, tenant: dict, graph: dict) -> None:
-        """Fill a fresh tenant from the seed's `tenant` and `graph` sections (one transaction: fast in bulk)."""
-        domains = list(tenant.get("domains") or ["contoso.com"])
-        with self.store.transaction():
-            self.store.put("organization", self.tenant_id, {
-                "id": self.tenant_id, "displayName": tenant.get("displayName", ""), "domains": domains,
-                "countryLetterCode": tenant.get("countryLetterCode", "US"), "createdDateTime": now()})
-            parts = {}
-            for sku in graph.get("skus", []):
-                sku_id = sku["skuId"].lower()
-                parts[sku["skuPartNumber"]] = sku_id
-                self.store.put("subscribedSkus", sku_id, {
-                    "id": sku_id, "skuId": sku_id, "skuPartNumber": sku["skuPartNumber"],
-                    "enabled": int(sku.get("prepaidUnits", 0)),
-                    "servicePlans": [{"servicePlanId": p["servicePlanId"].lower(),
-                                      "servicePlanName": p["servicePlanName"]} for p in sku.get("servicePlans", [])]})
-            for user in graph.get("users", []):
-                self._seed_user(user, parts)
-            count = int(graph.get("generatedUsers") or 0)
-            for n in range(1, count + 1):
-                self._seed_user({"userPrincipalName": f"user{n:04d}@{domains[0]}",
-                                 "displayName": f"Generated User {n:04d}", "usageLocation": "US"}, parts)
-            for group in graph.get("groups", []):
-                members = [self.seed_id("user", upn) for upn in group.get("members", [])]
-                unknown = [upn for upn, id_ in zip(group.get("members", []), members) if self.store.get("users", id_) is None]
-                if unknown:
-                    raise ValueError(f"graph: groups: {group['displayName']}: unknown members {', '.join(unknown)}")
-                doc = {"id": group.get("id") or self.seed_id("group", group["mailNickname"]),
-                       "displayName": group["displayName"], "mailNickname": group["mailNickname"],
-                       "description": group.get("description"), "mailEnabled": False, "securityEnabled": True,
-                       "groupTypes": [], "mail": None, "visibility": None, "createdDateTime": now(),
-                       "_members": members,
-                       "_licenses": [{"disabledPlans": [], "skuId": _seed_sku(parts, p, group["displayName"])}
-                                     for p in group.get("licenses", [])]}
-                self.store.put("groups", doc["id"], doc)
-
-    def seed_id(self, kind: str, name: str) -> str:
-        return str(uuid.uuid5(SEED_NAMESPACE, f"{self.tenant_id}:{kind}:{name.lower()}"))
-
-    def _seed_user(self, user: dict, parts: dict[str, str]) -> None:
-        upn = user["userPrincipalName"]
-        nickname = upn.split("@")[0]
-        doc = {k: None for k in USER_DEFAULT}
-        doc.update(businessPhones=[], accountEnabled=True, mailNickname=nickname, createdDateTime=now(), userType="Member",
-                   passwordProfile={"forceChangePasswordNextSignIn": False})
-        doc.update({k: v for k, v in user.items() if k not in ("licenses", "id")})
-        doc.update(id=user.get("id") or self.seed_id("user", upn), _upn=upn.lower(),
-                   _direct=[{"disabledPlans": [], "skuId": _seed_sku(parts, p, upn)} for p in user.get("licenses") or []])
-        self.store.put("users", doc["id"], doc)
-
-
-def _seed_sku(parts: dict[str, str], part_number: str, owner: str) -> str:
-    if part_number not in parts:
-        raise ValueError(f"graph: {owner}: unknown licence {part_number} (seeded skus: {', '.join(parts) or 'none'})")
-    return parts[part_number]
 
 
 def directory(ctx) -> Directory:

@@ -28,7 +28,7 @@ def register_federated_issuer(ctx) -> Response:
     issuer, jwks = body.get("issuer"), body.get("jwks")
     if not isinstance(issuer, str) or not issuer or not isinstance(jwks, dict) or not jwks.get("keys"):
         raise ServiceError(400, "BadRequest", 'Body must be {"issuer": "<url>", "jwks": {"keys": [...]}}.')
-    ctx.store.put(models.FEDERATED_ISSUERS, issuer, {"issuer": issuer, "jwks": jwks})
+    models.register_federated_issuer(ctx.store, issuer, jwks)
     return Response(status=204)
 
 
@@ -42,22 +42,19 @@ def add_credential(ctx, app_id: str) -> Response:
         credential = models.password_credential(spec["secret"], spec.get("displayName", "test"),
                                                 models.parse_time(spec.get("startDateTime")),
                                                 models.parse_time(spec.get("endDateTime")))
-        app["passwordCredentials"].append(credential)
-        shown = {k: v for k, v in credential.items() if not k.startswith("_")}
+        collection, shown = "passwordCredentials", {k: v for k, v in credential.items() if not k.startswith("_")}
     elif "keyCredential" in body:
         credential = models.key_credential(body["keyCredential"]["certificate"])
-        app["keyCredentials"].append(credential)
-        shown = credential
+        collection, shown = "keyCredentials", credential
     elif "federatedIdentityCredential" in body:
         spec = body["federatedIdentityCredential"]
         credential = {"id": str(uuid.uuid4()), "name": spec["name"], "issuer": spec["issuer"],
                       "subject": spec["subject"], "audiences": spec.get("audiences") or [models.TOKEN_EXCHANGE_AUDIENCE],
                       "description": spec.get("description")}
-        app.setdefault("federatedIdentityCredentials", []).append(credential)
-        shown = credential
+        collection, shown = "federatedIdentityCredentials", credential
     else:
         raise ServiceError(400, "BadRequest", "One of passwordCredential, keyCredential, federatedIdentityCredential.")
-    ctx.store.put("applications", app["id"], app)
+    models.add_credential(ctx.store, app, collection, credential)
     return json_response(shown, 201)
 
 

@@ -1,6 +1,6 @@
-"""Entra ID's rules, without HTTP: seeding apps and service principals, client authentication, token claims.
+"""Entra ID's rules, without HTTP: credentials, client authentication, token claims (seeding: seed.py).
 
-Failures raise `AadError` carrying the real AADSTS code; routes.py renders Entra's error body from it.
+Failures raise `AadError` (errors.py) carrying the real AADSTS code; errors.py renders Entra's error body from it.
 """
 from __future__ import annotations
 
@@ -15,19 +15,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from sandbox.identity import resources as res
+from sandbox.identity.errors import AadError
 
 CONFIG = "identity:config"            # kind: {"tokenLifetimeSeconds", "dataverseOrgs": [...]}
 FEDERATED_ISSUERS = "identity:federatedIssuers"  # kind: issuer -> {"issuer", "jwks": {"keys": [...]}}
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
-
-
-class AadError(Exception):
-    """An Entra ID token-endpoint error: HTTP status, OAuth error, AADSTS number and its text."""
-
-    def __init__(self, status: int, error: str, code: int, text: str):
-        super().__init__(f"AADSTS{code}: {text}")
-        self.status, self.error, self.code, self.text = status, error, code, text
 
 
 def now_utc() -> dt.datetime:
@@ -48,7 +41,7 @@ def sha256_hex(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-# -- seeding --------------------------------------------------------------------------------------
+# -- credentials ----------------------------------------------------------------------------------
 def password_credential(secret: str, display_name: str = "sandbox seed", start: dt.datetime | None = None,
                         end: dt.datetime | None = None) -> dict:
     """A passwordCredential as Graph stores it; the secret itself is kept only as its SHA-256."""
@@ -67,68 +60,15 @@ def key_credential(certificate_pem: str, display_name: str = "sandbox certificat
             "startDateTime": iso(cert.not_valid_before_utc), "endDateTime": iso(cert.not_valid_after_utc)}
 
 
-def seed(store, seed_doc: dict, ctx) -> None:
-    """Applications + service principals for the seeded apps, the resource SPs, and their app-role grants."""
-    section = seed_doc.get("identity") or {}
-    apps = section.get("apps") or []
-    graph_roles = {role for app in apps for role in app.get("graphRoles") or []}
-    resource_sps = {sp["appId"]: sp for sp in res.resource_service_principals(graph_roles)}
-    for sp in resource_sps.values():
-        store.put("servicePrincipals", sp["id"], sp)
-    orgs = [org["name"] for org in (seed_doc.get("dataverse") or {}).get("orgs") or []]
-    store.put(CONFIG, "config", {"tokenLifetimeSeconds": int(section.get("tokenLifetimeSeconds", 3600)),
-                                 "dataverseOrgs": orgs})
-    for app in apps:
-        app_id = str(app["appId"]).lower()
-        grants = [(res.GRAPH_APP_ID, r) for r in app.get("graphRoles") or []]
-        grants += [(res.BUSINESS_CENTRAL_APP_ID, r) for r in app.get("businessCentralRoles") or []]
-        scopes = list(app.get("dataverseScopes") or [])   # delegated, admin-consented (AllPrincipals)
-        application = {
-            "id": res.object_id("applications", app_id), "appId": app_id, "displayName": app["displayName"],
-            "signInAudience": "AzureADMyOrg", "createdDateTime": iso(now_utc()),
-            "passwordCredentials": [password_credential(app["secret"])] if app.get("secret") else [],
-            "keyCredentials": [], "federatedIdentityCredentials": [],
-            "requiredResourceAccess": _required_resource_access(grants) + _required_scopes(scopes),
-        }
-        store.put("applications", application["id"], application)
-        sp = {"id": res.object_id("servicePrincipals", app_id), "appId": app_id, "displayName": app["displayName"],
-              "servicePrincipalType": "Application", "accountEnabled": True, "appRoles": [],
-              "servicePrincipalNames": [app_id], "appOwnerOrganizationId": ctx.tenant_id}
-        store.put("servicePrincipals", sp["id"], sp)
-        for resource_app_id, role in grants:
-            resource = resource_sps[resource_app_id]
-            role_id = res.role_id(resource_app_id, role)
-            if not any(r["id"] == role_id for r in resource["appRoles"]):
-                raise ValueError(f"identity: apps: {app['displayName']}: unknown role {role} of {resource['displayName']}")
-            assignment_id = res.object_id("appRoleAssignments", f"{sp['id']}:{role_id}")
-            store.put("appRoleAssignments", assignment_id, {
-                "id": assignment_id, "principalId": sp["id"], "principalType": "ServicePrincipal",
-                "principalDisplayName": sp["displayName"], "resourceId": resource["id"],
-                "resourceDisplayName": resource["displayName"], "appRoleId": role_id,
-                "createdDateTime": iso(now_utc())})
-        if scopes:
-            crm = resource_sps[res.DYNAMICS_CRM_APP_ID]
-            grant_id = res.object_id("oauth2PermissionGrants", f"{sp['id']}:{crm['id']}")
-            store.put("oauth2PermissionGrants", grant_id, {
-                "id": grant_id, "clientId": sp["id"], "consentType": "AllPrincipals", "principalId": None,
-                "resourceId": crm["id"], "scope": " ".join(scopes)})
+def register_federated_issuer(store, issuer: str, jwks: dict) -> None:
+    """Trust an external IdP's signing keys for federated assertions."""
+    store.put(FEDERATED_ISSUERS, issuer, {"issuer": issuer, "jwks": jwks})
 
 
-def _required_scopes(scopes: list[str]) -> list[dict]:
-    """Dynamics CRM delegated scopes (user_impersonation) as requiredResourceAccess entries."""
-    known = {scope["value"]: scope["id"] for scope in res.DYNAMICS_CRM_SCOPES}
-    unknown = sorted(set(scopes) - set(known))
-    if unknown:
-        raise ValueError(f"identity: apps: unknown Dynamics CRM scope(s) {', '.join(unknown)} (allowed: {', '.join(known)})")
-    return [{"resourceAppId": res.DYNAMICS_CRM_APP_ID,
-             "resourceAccess": [{"id": known[s], "type": "Scope"} for s in scopes]}] if scopes else []
-
-
-def _required_resource_access(grants: list[tuple[str, str]]) -> list[dict]:
-    by_resource: dict[str, list[dict]] = {}
-    for resource_app_id, role in grants:
-        by_resource.setdefault(resource_app_id, []).append({"id": res.role_id(resource_app_id, role), "type": "Role"})
-    return [{"resourceAppId": k, "resourceAccess": v} for k, v in by_resource.items()]
+def add_credential(store, app: dict, collection: str, credential: dict) -> None:
+    """Add a password, key or federated identity credential to an application."""
+    app.setdefault(collection, []).append(credential)
+    store.put("applications", app["id"], app)
 
 
 # -- lookups ----------------------------------------------------------------------------------------

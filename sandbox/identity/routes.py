@@ -2,59 +2,31 @@
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import uuid
 from urllib.parse import unquote_plus
 
 from werkzeug.wrappers import Response
 
 from sandbox import seed as seeding
-from sandbox.app import Route, ServiceError, json_response
+from sandbox.app import Route, json_response
 from sandbox.identity import models
-
-_SERVICE_ERRORS = {  # ServiceError raised by the framework for identity routes -> AADSTS
-    404: ("invalid_request", 90002),
-}
-
+from sandbox.identity.errors import AadError, aad_error_response
 
 def known_tenant(ctx, tenant: str) -> str:
     """The tenant id for a tenant id or verified domain in the URL; AADSTS90002 otherwise."""
     doc = seeding.tenant(ctx.store)
     if tenant.lower() == doc["id"] or tenant.lower() in {d.lower() for d in doc.get("domains", [])}:
         return doc["id"]
-    raise models.AadError(400, "invalid_request", 90002,
+    raise AadError(400, "invalid_request", 90002,
                           f"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are "
                           "signing into the correct cloud. Check with your subscription administrator, this may "
                           "happen if there are no active subscriptions for the tenant.")
-
-
-def aad_error_response(ctx, err: models.AadError) -> Response:
-    """Entra's error body: error, error_description with trace/correlation ids, error_codes, timestamp, ..."""
-    moment = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
-    trace_id = ctx.request_id
-    correlation_id = ctx.request.headers.get("client-request-id") or str(uuid.uuid4())
-    text = err.text.replace("{tenant}", seeding.tenant(ctx.store)["id"])
-    body = {
-        "error": err.error,
-        "error_description": f"AADSTS{err.code}: {text}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}"
-                             f"\r\nTimestamp: {moment}",
-        "error_codes": [err.code], "timestamp": moment, "trace_id": trace_id, "correlation_id": correlation_id,
-        "error_uri": f"{ctx.base_url}/error?code={err.code}",
-    }
-    return json_response(body, err.status, headers={"Cache-Control": "no-store, no-cache", "Pragma": "no-cache"})
-
-
-def render_error(ctx, status: int, code: str, message: str) -> Response:
-    """Framework errors (500s, unmatched paths) in Entra's shape."""
-    error, number = _SERVICE_ERRORS.get(status, ("server_error" if status >= 500 else "invalid_request", 90000))
-    return aad_error_response(ctx, models.AadError(status, error, number, message))
 
 
 def _aad(handler):
     def wrapped(ctx, **kwargs):
         try:
             return handler(ctx, **kwargs)
-        except models.AadError as err:
+        except AadError as err:
             return aad_error_response(ctx, err)
 
     wrapped.__name__ = handler.__name__
@@ -106,19 +78,19 @@ def token(ctx, tenant: str) -> Response:
     form = ctx.request.form
     grant_type = form.get("grant_type")
     if not grant_type:
-        raise models.AadError(400, "invalid_request", 900144,
+        raise AadError(400, "invalid_request", 900144,
                               "The request body must contain the following parameter: 'grant_type'.")
     if grant_type != "client_credentials":
-        raise models.AadError(400, "unsupported_grant_type", 70003,
+        raise AadError(400, "unsupported_grant_type", 70003,
                               f"The app requested an unsupported grant type '{grant_type}'.")
     client_id, basic_secret = _basic_auth(ctx)
     client_id = (form.get("client_id") or client_id or "").strip().lower()
     if not client_id:
-        raise models.AadError(400, "invalid_request", 900144,
+        raise AadError(400, "invalid_request", 900144,
                               "The request body must contain the following parameter: 'client_id'.")
     app = models.application_by_app_id(ctx.store, client_id)
     if app is None:
-        raise models.AadError(400, "unauthorized_client", 700016,
+        raise AadError(400, "unauthorized_client", 700016,
                               f"Application with identifier '{client_id}' was not found in the directory "
                               f"'{seeding.tenant(ctx.store).get('displayName') or tid}'. This can happen if the "
                               "application has not been installed by the administrator of the tenant or consented to "
@@ -127,7 +99,7 @@ def token(ctx, tenant: str) -> Response:
     appidacr = _authenticate_client(ctx, tid, tenant, app, form, basic_secret)
     client_sp = models.service_principal_by_app_id(ctx.store, client_id)
     if client_sp is None:
-        raise models.AadError(400, "invalid_client", 7000229,
+        raise AadError(400, "invalid_client", 7000229,
                               f"The client application {client_id} is missing service principal in the tenant {tid}.")
     roles = [] if resource_sp is not None and resource_sp["appId"] == models.res.DYNAMICS_CRM_APP_ID \
         else models.granted_roles(ctx.store, client_sp["id"], resource_sp)
@@ -147,19 +119,19 @@ def _basic_auth(ctx) -> tuple[str | None, str | None]:
     try:
         decoded = base64.b64decode(value.strip()).decode()
     except (ValueError, UnicodeDecodeError):
-        raise models.AadError(401, "invalid_client", 7000216, "The client secret in the Authorization header is malformed.") from None
+        raise AadError(401, "invalid_client", 7000216, "The client secret in the Authorization header is malformed.") from None
     user, _, password = decoded.partition(":")
     return unquote_plus(user), unquote_plus(password)
 
 
 def _scope_resource(ctx, scope: str | None) -> tuple[str, dict | None]:
     if not scope or not scope.strip():
-        raise models.AadError(400, "invalid_scope", 70011,
+        raise AadError(400, "invalid_scope", 70011,
                               "The provided request must include a 'scope' input parameter.")
     scopes = scope.split()
     defaults = [s for s in scopes if s.endswith("/.default")]
     if len(defaults) != 1 or any(s not in defaults and s not in ("openid", "profile", "offline_access") for s in scopes):
-        raise models.AadError(400, "invalid_scope", 70011,
+        raise AadError(400, "invalid_scope", 70011,
                               f"The provided value for the input parameter 'scope' is not valid. The scope {scope} is "
                               "not valid. Client credential flows must have a scope value with /.default suffixed to "
                               "the resource identifier (application ID URI).")
@@ -175,7 +147,7 @@ def _authenticate_client(ctx, tid: str, tenant_in_url: str, app: dict, form, bas
         return "1"
     if assertion:
         if assertion_type != models.ASSERTION_TYPE:
-            raise models.AadError(400, "invalid_request", 50027,
+            raise AadError(400, "invalid_request", 50027,
                                   f"client_assertion_type must be '{models.ASSERTION_TYPE}'.")
         issuer = models._unverified_claims(assertion).get("iss")
         if issuer == app["appId"]:
@@ -185,7 +157,7 @@ def _authenticate_client(ctx, tid: str, tenant_in_url: str, app: dict, form, bas
         else:
             models.check_federated_assertion(ctx.store, app, assertion)
         return "2"
-    raise models.AadError(401, "invalid_client", 7000218,
+    raise AadError(401, "invalid_client", 7000218,
                           "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 
 

@@ -10,8 +10,9 @@ import yaml
 
 from sandbox.dataverse import errors
 from sandbox.dataverse.errors import DataverseError
-from sandbox.dataverse.models import RUNNING_SECONDS, WAITING_SECONDS, OrgModel
-from sandbox.dataverse.seed import seed_dataverse
+from sandbox.dataverse.models import OrgModel
+from sandbox.dataverse.seed import seed as seed_dataverse
+from sandbox.dataverse.solution_imports import RUNNING_SECONDS, WAITING_SECONDS, SolutionImports
 from sandbox.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,16 +75,16 @@ def test_roles_need_system_administrator(model):
 
 def test_async_import_moves_through_states_then_applies(model):
     admin = model.caller(ADMIN_APP)
-    job_id, op_id = model.import_solution(admin, SAMPLE.read_bytes(), None, asynchronous=True)
+    job_id, op_id = SolutionImports(model).import_solution(admin, SAMPLE.read_bytes(), None, asynchronous=True)
     assert model.writes
-    view = lambda: model.view_async(model.get("asyncoperations", op_id))  # noqa: E731
+    view = lambda: SolutionImports(model).view_async(model.get("asyncoperations", op_id))  # noqa: E731
     assert (view()["statecode"], view()["statuscode"]) == (0, 0)
     model.clock.now += WAITING_SECONDS + 0.01
     assert (view()["statecode"], view()["statuscode"]) == (2, 20)
-    assert 0 <= model.view_job(model.get("importjobs", job_id))["progress"] < 100
+    assert 0 <= SolutionImports(model).view_job(model.get("importjobs", job_id))["progress"] < 100
     assert model.installed("BcSalesIntegrationSample") is None
     model.clock.now += RUNNING_SECONDS
-    model.advance()
+    SolutionImports(model).advance()
     assert (view()["statecode"], view()["statuscode"]) == (3, 30)
     assert model.installed("BcSalesIntegrationSample")["version"] == "1.0.0.0"
     role = model.get("roles", "8c8d4f51-a72b-e511-80d9-3863bb349780")
@@ -92,17 +93,17 @@ def test_async_import_moves_through_states_then_applies(model):
 
 def test_same_version_reimport_writes_nothing_new(model):
     admin = model.caller(ADMIN_APP)
-    model.import_solution(admin, SAMPLE.read_bytes(), None, asynchronous=False)
+    SolutionImports(model).import_solution(admin, SAMPLE.read_bytes(), None, asynchronous=False)
     roles = len(model.records("roles"))
     before = len(model.writes)
-    model.import_solution(admin, SAMPLE.read_bytes(), None, asynchronous=False)
+    SolutionImports(model).import_solution(admin, SAMPLE.read_bytes(), None, asynchronous=False)
     assert len(model.records("roles")) == roles
     assert len(model.writes) - before == 1  # only the import job record
 
 
 def test_uninstall_removes_roles_and_their_holders(model):
     admin = model.caller(ADMIN_APP)
-    model.import_solution(admin, SAMPLE.read_bytes(), None, asynchronous=False)
+    SolutionImports(model).import_solution(admin, SAMPLE.read_bytes(), None, asynchronous=False)
     carla = model.find("systemusers", domainname="carla@contoso.com")[0]["systemuserid"]
     model.associate(admin, carla, "6f960e32-a72b-e511-80d9-3863bb349780")
     model.uninstall(admin, model.installed("BcSalesIntegrationSample")["solutionid"])
@@ -115,6 +116,6 @@ def test_uninstall_removes_roles_and_their_holders(model):
 def test_bad_package_is_refused_before_anything_is_written(model):
     admin = model.caller(ADMIN_APP)
     with pytest.raises(DataverseError) as caught:
-        model.import_solution(admin, b"not a zip", None, asynchronous=True)
+        SolutionImports(model).import_solution(admin, b"not a zip", None, asynchronous=True)
     assert (caught.value.status, caught.value.code) == (400, "0x80048060")
     assert model.records("importjobs") == [] and not model.writes

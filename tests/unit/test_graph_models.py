@@ -6,6 +6,7 @@ import pytest
 from sandbox.app import ServiceError
 from sandbox.graph.apps import Apps, secret_sha256
 from sandbox.graph.models import Directory, password_is_complex
+from sandbox.graph.seed import seed_directory
 from sandbox.store import Store
 
 TENANT = "7d3f6a52-1c4e-4b7a-9d2e-5a8b1c0e4f21"
@@ -37,7 +38,7 @@ def writes():
 @pytest.fixture
 def directory(writes):
     d = Directory(Store(), TENANT, on_write=writes)
-    d.seed({"domains": ["contoso.com"], "displayName": "Contoso"}, GRAPH_SEED)
+    seed_directory(d, {"domains": ["contoso.com"], "displayName": "Contoso"}, GRAPH_SEED)
     return d
 
 
@@ -144,7 +145,7 @@ def test_delete_user_frees_units_and_memberships(directory):
 def test_bulk_seed_is_fast():
     started = time.monotonic()
     d = Directory(Store(), TENANT)
-    d.seed({"domains": ["contoso.com"]}, {"generatedUsers": 2000})
+    seed_directory(d, {"domains": ["contoso.com"]}, {"generatedUsers": 2000})
     assert len(d.users()) == 2000 and d.find_user("user2000@contoso.com")["usageLocation"] == "US"
     assert time.monotonic() - started < 5
 
@@ -202,10 +203,10 @@ def test_service_principals_and_assignments():
 
 def test_seed_names_unknown_licences_and_members():
     with pytest.raises(ValueError, match="unknown licence NOPE"):
-        Directory(Store(), TENANT).seed({"domains": ["contoso.com"]},
+        seed_directory(Directory(Store(), TENANT), {"domains": ["contoso.com"]},
                                         {"users": [{"userPrincipalName": "a@contoso.com", "licenses": ["NOPE"]}]})
     with pytest.raises(ValueError, match="unknown members zed@contoso.com"):
-        Directory(Store(), TENANT).seed({"domains": ["contoso.com"]},
+        seed_directory(Directory(Store(), TENANT), {"domains": ["contoso.com"]},
                                         {"groups": [{"displayName": "G", "mailNickname": "g",
                                                      "members": ["zed@contoso.com"]}]})
 

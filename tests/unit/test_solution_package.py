@@ -1,14 +1,35 @@
 """Solution packages: what an import reads from the zip, and the errors Dataverse gives for bad ones."""
+import importlib.util
 import io
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from sandbox.dataverse import solution_package
-from sandbox.dataverse.solution_package import PackageError, parse, version_tuple
+from sandbox.dataverse.errors import package_refused
+from solution_import.package import PackageError, parse
+from solution_import.versions import version_tuple
 
-SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTIONS = ROOT / "solutions"
+
+
+def _build_script():
+    """scripts/build_solutions.py (a script, not a package module), loaded by path."""
+    spec = importlib.util.spec_from_file_location("build_solutions", ROOT / "scripts" / "build_solutions.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+build_solutions = _build_script()
+
+
+def _refusal(data: bytes):
+    """What the sandbox's ImportSolution answers for a package parse() refuses."""
+    with pytest.raises(PackageError) as caught:
+        parse(data)
+    return package_refused(caught.value)
 
 
 def _zip(parts: dict[str, str]) -> bytes:
@@ -48,25 +69,22 @@ def test_broken_sample_names_its_missing_dependency():
 
 def test_committed_zips_match_their_sources(tmp_path):
     for source in (SOLUTIONS / "src").iterdir():
-        assert solution_package.build_package(source) == (SOLUTIONS / f"{source.name}.zip").read_bytes(), source.name
+        assert build_solutions.build_package(source) == (SOLUTIONS / f"{source.name}.zip").read_bytes(), source.name
 
 
 @pytest.mark.parametrize("data", [b"not a zip", b"", _zip(_parts(**{"customizations.xml": None})),
                                   _zip(_parts(**{"[Content_Types].xml": None}))])
 def test_not_a_zip_or_missing_parts_is_dataverses_bad_zip_error(data):
-    with pytest.raises(PackageError) as caught:
-        parse(data)
-    assert caught.value.code == "0x80048060"
-    assert "must contain the following files at its root" in caught.value.message
+    refusal = _refusal(data)
+    assert refusal.code == "0x80048060"
+    assert "must contain the following files at its root" in refusal.message
 
 
 @pytest.mark.parametrize("solution_xml", ["<ImportExportXml><SolutionManifest>", "<ImportExportXml/>",
                                           "<ImportExportXml><SolutionManifest><UniqueName>X</UniqueName>"
                                           "<Version>one</Version></SolutionManifest></ImportExportXml>"])
 def test_bad_manifest_is_invalid_xml(solution_xml):
-    with pytest.raises(PackageError) as caught:
-        parse(_zip(_parts(**{"solution.xml": solution_xml})))
-    assert caught.value.code == "0x8004802c"
+    assert _refusal(_zip(_parts(**{"solution.xml": solution_xml}))).code == "0x8004802c"
 
 
 def test_versions_compare_numerically():
@@ -80,6 +98,6 @@ def test_build_cli_rebuilds_into_a_folder(tmp_path):
     target.mkdir()
     for part in source.iterdir():
         (target / part.name).write_bytes(part.read_bytes())
-    assert solution_package.main(["build", str(tmp_path)]) == 0
+    assert build_solutions.main(["build", str(tmp_path)]) == 0
     assert (tmp_path / f"{source.name}.zip").read_bytes() == (SOLUTIONS / f"{source.name}.zip").read_bytes()
-    assert solution_package.main(["nonsense"]) == 2
+    assert build_solutions.main(["nonsense"]) == 2
