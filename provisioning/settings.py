@@ -68,13 +68,6 @@ class SettingsError(Exception):
 
 
 @dataclass(frozen=True)
-class SecureValue:
-    """A `{secure: ...}` value as the stack file holds it: ciphertext, only Pulumi decrypts it."""
-
-    ciphertext: str = field(repr=False)
-
-
-@dataclass(frozen=True)
 class Secret:
     """A secret setting. `encrypted` when read from a file (ciphertext), plain when Pulumi decrypted it."""
 
@@ -166,11 +159,6 @@ class Settings:
         """The app's appId when an app is configured, else the user's UPN; None while the stack creates the app."""
         return integration_principal_of(self.identity)
 
-    def role_members(self, integration: str | None = None) -> dict[str, list[str]]:
-        """`bcsi:roles` with `integration` replaced by the integration principal (pass it when the stack creates it)."""
-        principal = integration or self.integration_principal
-        return {role: expand_integration(members, principal) for role, members in self.roles.items()}
-
 
 def integration_principal_of(identity: IdentitySettings) -> str | None:
     """Which principal the word `integration` stands for, when the settings alone decide it."""
@@ -179,20 +167,6 @@ def integration_principal_of(identity: IdentitySettings) -> str | None:
     if identity.user is not None:
         return identity.user.user_principal_name
     return None
-
-
-def expand_integration(principals: Sequence[str], integration: str | None) -> list[str]:
-    """Replace `integration` by the integration principal, keeping order and dropping repeats."""
-    if INTEGRATION in principals and not integration:
-        raise ValueError("the integration principal is not known yet: pass the one the stack created")
-    expanded: list[str] = []
-    seen: set[str] = set()
-    for principal in principals:
-        actual = integration if principal == INTEGRATION else principal
-        if actual.lower() not in seen:
-            seen.add(actual.lower())
-            expanded.append(actual)
-    return expanded
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -365,7 +339,7 @@ class _Validator:
         return f"{NAMESPACE}:{name}"
 
     def plain(self, key: str, value: Any) -> bool:
-        if isinstance(value, SecureValue) or _is_secure(value):
+        if _is_secure(value):
             self.p.add(key, "a secure value is not allowed here", "a plain value; secrets go only in bcsi:identity.app.clientSecret")
             return False
         return True
@@ -633,8 +607,6 @@ class _Validator:
 
     def secret(self, key: str, value: Any) -> Secret | None:
         allowed = "a secure value set with `pulumi config set --secret --path`"
-        if isinstance(value, SecureValue):
-            return Secret(value=value.ciphertext, encrypted=True)
         if _is_secure(value):
             return Secret(value=value["secure"], encrypted=True)
         if isinstance(value, str) and value:
@@ -949,7 +921,7 @@ def _show(value: Any) -> str:
     if isinstance(value, str):
         text = value if len(value) <= 60 else value[:57] + "..."
         return "'" + _escape(text) + "'"
-    if isinstance(value, SecureValue) or _is_secure(value):
+    if _is_secure(value):
         return "a secure value"
     if isinstance(value, bool):
         return "true" if value else "false"
