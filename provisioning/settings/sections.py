@@ -1,298 +1,25 @@
-"""Stack settings: the `bcsi:` namespace of stacks/Pulumi.<stack>.yaml, parsed into typed, frozen values.
+"""The section rules: how each `bcsi:` key is checked and what it becomes, and the rules that tie keys together.
 
-Every problem is collected before anything is raised, so one `bcsi validate` run shows them all, each as
-`file: key: what is wrong (allowed: ...)`. `parse` knows nothing about files, so the Pulumi program can
-feed it the values of `pulumi.Config`; `load_stack` reads a stack file for the CLI and tests.
+`parse` walks the values once and records every problem before raising, so one run reports them all.
 """
 from __future__ import annotations
 
-import json
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping, Sequence
-from urllib.parse import urlsplit
 
-import yaml
-
-
-NAMESPACE = "bcsi"
-INTEGRATION = "integration"
-INTEGRATION_ROLES = ("Integration Administrator", "Integration User", "Product Availability User")
-CLOUDS = ("public", "usgov", "china", "sandbox")
-IDENTITY_MODES = ("manage", "existing")
-CREDENTIAL_KINDS = ("secret", "certificate", "federated")
-ENVIRONMENT_KINDS = ("dev", "test", "prod")
-MAX_CREDENTIAL_DAYS = 730
-DEFAULT_SECRET_EXPIRY_DAYS = 180
-SALESPERSON_CODE_MAX = 20  # Business Central's Code[20]
-
-TOP_LEVEL_KEYS = (
-    "cloud", "tenantId", "dataverseUrl", "businessCentral", "identity", "licenses",
-    "roles", "additionalRoles", "salespersons", "solution", "policy",
+from provisioning.settings.checks import (
+    ALLOWED_COUNTRY, ALLOWED_GUID, ALLOWED_SKU, ALLOWED_UPN, GUID_PATTERN, ISO_3166_ALPHA2, PLAN_PATTERN,
+    SKU_PATTERN, is_domain, is_https_url, is_upn,
 )
-
-ALLOWED_UPN = "a UPN like name@contoso.com"
-ALLOWED_PRINCIPAL = f"{ALLOWED_UPN}, an application id GUID, or '{INTEGRATION}'"
-ALLOWED_GUID = "a GUID like 7d3f6a52-1c4e-4b7a-9d2e-5a8b1c0e4f21"
-ALLOWED_SKU = "a SKU part number of uppercase letters, digits and '_', like DYN365_ENTERPRISE_SALES"
-ALLOWED_COUNTRY = "an ISO 3166 two-letter country code, like US or DK"
-
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
-_UPN_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-_DNS_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_SKU = re.compile(r"^[A-Z0-9_]+$")
-_PLAN = re.compile(r"^[A-Za-z0-9_]+$")
-
-
-# The 249 officially assigned ISO 3166-1 alpha-2 codes (Entra ID's usageLocation takes these).
-ISO_3166_ALPHA2 = frozenset("""
-AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ
-CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR
-GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT
-JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY
-MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM
-PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
-SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ
-UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
-""".split())
-
-
-class SettingsError(Exception):
-    """Invalid stack settings; `lines` holds one `file: key: problem (allowed: ...)` line per problem."""
-
-    def __init__(self, lines: Sequence[str]):
-        self.lines = tuple(lines)
-        super().__init__("\n".join(self.lines))
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A secret setting. `encrypted` when read from a file (ciphertext), plain when Pulumi decrypted it."""
-
-    value: str = field(repr=False)
-    encrypted: bool
-
-
-@dataclass(frozen=True)
-class UserSettings:
-    user_principal_name: str
-    display_name: str | None = None
-    usage_location: str | None = None
-
-
-@dataclass(frozen=True)
-class FederatedCredentialSettings:
-    issuer: str
-    subject: str
-
-
-@dataclass(frozen=True)
-class AppSettings:
-    display_name: str | None = None
-    app_id: str | None = None
-    credential: str | None = None
-    secret_expiry_days: int | None = None
-    certificate_path: str | None = None
-    federated: FederatedCredentialSettings | None = None
-    client_secret: Secret | None = None
-
-
-@dataclass(frozen=True)
-class IdentitySettings:
-    mode: str
-    user: UserSettings | None = None
-    app: AppSettings | None = None
-
-
-@dataclass(frozen=True)
-class LicenseSettings:
-    sku: str
-    users: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    disabled_plans: tuple[str, ...] = ()
-    usage_location: str | None = None
-
-
-@dataclass(frozen=True)
-class BusinessCentralSettings:
-    environment: str
-    company: str | None = None
-
-
-@dataclass(frozen=True)
-class SolutionSettings:
-    path: str
-    uninstall_on_delete: bool = False
-
-
-@dataclass(frozen=True)
-class PolicySettings:
-    """`bcsi:policy`: what the policy pack reads (see policies/README.md); the stack may only tighten the pack."""
-
-    max_credential_days: int | None = None
-    allowed_skus: tuple[str, ...] | None = None
-    environment_kind: str | None = None
-    max_shrink_percent: int | None = None
-    verified_domains: tuple[str, ...] | None = None
-    forbidden_roles: tuple[str, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Settings:
-    source: str
-    cloud: str
-    identity: IdentitySettings
-    tenant_id: str | None = None
-    dataverse_url: str | None = None
-    business_central: BusinessCentralSettings | None = None
-    licenses: Mapping[str, LicenseSettings] = field(default_factory=lambda: MappingProxyType({}))
-    roles: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
-    additional_roles: tuple[str, ...] = ()
-    salespersons: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    solution: SolutionSettings | None = None
-    policy: PolicySettings = field(default_factory=PolicySettings)
-
-    @property
-    def integration_principal(self) -> str | None:
-        """The app's appId when an app is configured, else the user's UPN; None while the stack creates the app."""
-        return integration_principal_of(self.identity)
-
-
-def integration_principal_of(identity: IdentitySettings) -> str | None:
-    """Which principal the word `integration` stands for, when the settings alone decide it."""
-    if identity.app is not None:
-        return identity.app.app_id
-    if identity.user is not None:
-        return identity.user.user_principal_name
-    return None
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Reading
-
-
-def stack_file(project_dir: str | Path, stack: str) -> Path:
-    """stacks/Pulumi.<stack>.yaml under the project (the project's `stackConfigDir`, `stacks` by default)."""
-    project_dir = Path(project_dir)
-    config_dir = "stacks"
-    project_file = project_dir / "Pulumi.yaml"
-    if project_file.exists():
-        try:
-            project = yaml.safe_load(project_file.read_text(encoding="utf-8")) or {}
-            if isinstance(project, dict) and isinstance(project.get("stackConfigDir"), str):
-                config_dir = project["stackConfigDir"]
-        except yaml.YAMLError:
-            pass  # the engine reports a broken Pulumi.yaml; settings stay with the default
-    return project_dir / config_dir / f"Pulumi.{stack}.yaml"
-
-
-def load_stack(project_dir: str | Path, stack: str) -> Settings:
-    """Read and validate the `bcsi:` settings of one stack file; files named in them are checked to exist."""
-    project_dir = Path(project_dir)
-    path = stack_file(project_dir, stack)
-    source = _relative(path, project_dir)
-    if not path.exists():
-        known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
-        raise SettingsError([f"{source}: no such stack file (allowed: stacks {', '.join(known) or 'none found'})"])
-    document = _read_yaml(path, source)
-    config = _config_section(document, source)
-    # In a stack file a key without a namespace belongs to the project (bc-sales-integration:), not to bcsi:.
-    ours = {key: value for key, value in config.items() if isinstance(key, str) and key.startswith(NAMESPACE + ":")}
-    return parse(ours, source, project_dir=project_dir)
-
-
-def from_pulumi_config(source: str, project_dir: str | Path | None = None) -> Settings:
-    """Settings of the running Pulumi program (secrets decrypted, structured values JSON-decoded)."""
-    import pulumi.runtime.config as runtime_config
-
-    values = dict(runtime_config.get_config_env())
-    values.update(runtime_config.CONFIG.get())
-    config: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(key, str) and key.startswith(NAMESPACE + ":"):
-            config[key] = _decode_structured(value)
-    return parse(config, source, project_dir=project_dir)
-
-
-def _decode_structured(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _relative(path: Path, project_dir: Path) -> str:
-    try:
-        return path.resolve().relative_to(project_dir.resolve()).as_posix()
-    except ValueError:
-        return str(path)
-
-
-class _StackLoader(yaml.SafeLoader):
-    """Safe YAML that refuses duplicate keys (YAML would silently keep the last one)."""
-
-
-def _construct_mapping(loader: _StackLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    mapping: dict = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a map key must be plain text", key_node.start_mark) from None
-        if key in mapping:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
-        mapping[key] = loader.construct_object(value_node, deep=deep)
-    return mapping
-
-
-_StackLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _read_yaml(path: Path, source: str) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise SettingsError([f"{source}: cannot be read: {error.__class__.__name__} (allowed: a UTF-8 YAML file)"]) from None
-    try:
-        return yaml.load(text, Loader=_StackLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or getattr(error, "context", None) or "not valid YAML"
-        raise SettingsError([f"{source}{where}: invalid YAML: {problem} (allowed: a YAML map with a config: section)"]) from None
-
-
-def _config_section(document: Any, source: str) -> dict:
-    if document is None:
-        return {}
-    if not isinstance(document, dict):
-        raise SettingsError([f"{source}: the file is {_show(document)}, not a map (allowed: a YAML map with a config: section)"])
-    config = document.get("config", {})
-    if config is None:
-        return {}
-    if not isinstance(config, dict):
-        raise SettingsError([f"{source}: config: {_show(config)} is not a map (allowed: a map of 'namespace:key' to values)"])
-    return config
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Validation
-
-
-class _Problems:
-    def __init__(self, source: str):
-        self.source = source
-        self.lines: list[str] = []
-
-    def add(self, key: str, problem: str, allowed: str) -> None:
-        self.lines.append(f"{self.source}: {key}: {problem} (allowed: {allowed})")
+from provisioning.settings.model import (
+    CLOUDS, CREDENTIAL_KINDS, DEFAULT_SECRET_EXPIRY_DAYS, ENVIRONMENT_KINDS, IDENTITY_MODES, MAX_CREDENTIAL_DAYS,
+    NAMESPACE, SALESPERSON_CODE_MAX, TOP_LEVEL_KEYS, AppSettings, BusinessCentralSettings,
+    FederatedCredentialSettings, IdentitySettings, LicenseSettings, PolicySettings, Secret, Settings,
+    SolutionSettings, UserSettings,
+)
+from provisioning.settings.principals import ALLOWED_PRINCIPAL, INTEGRATION, INTEGRATION_ROLES, integration_principal_of
+from provisioning.settings.problems import Problems, SettingsError, child, is_secure, segment, show
 
 
 def parse(config: Mapping[str, Any], source: str, project_dir: str | Path | None = None) -> Settings:
@@ -301,9 +28,9 @@ def parse(config: Mapping[str, Any], source: str, project_dir: str | Path | None
     Keys of other namespaces (`azuread:`, `pulumi:`, ...) are left alone. With `project_dir`, files the
     settings name (solution package, certificate) must exist relative to it.
     """
-    problems = _Problems(source)
+    problems = Problems(source)
     if not isinstance(config, Mapping):
-        raise SettingsError([f"{source}: config: {_show(config)} is not a map (allowed: a map of 'namespace:key' to values)"])
+        raise SettingsError([f"{source}: config: {show(config)} is not a map (allowed: a map of 'namespace:key' to values)"])
     values: dict[str, Any] = {}
     for raw_key, value in config.items():
         key = str(raw_key)
@@ -314,7 +41,7 @@ def parse(config: Mapping[str, Any], source: str, project_dir: str | Path | None
         else:
             name = key
         if name not in TOP_LEVEL_KEYS:
-            problems.add(f"{NAMESPACE}:{_segment(name)}", "unknown key", ", ".join(f"{NAMESPACE}:{k}" for k in TOP_LEVEL_KEYS))
+            problems.add(f"{NAMESPACE}:{segment(name)}", "unknown key", ", ".join(f"{NAMESPACE}:{k}" for k in TOP_LEVEL_KEYS))
             continue
         values[name] = value
     project = Path(project_dir) if project_dir is not None else None
@@ -328,7 +55,7 @@ def parse(config: Mapping[str, Any], source: str, project_dir: str | Path | None
 class _Validator:
     """Walks the `bcsi:` values once, recording every problem; builds Settings when there are none."""
 
-    def __init__(self, problems: _Problems, values: dict[str, Any], project_dir: Path | None):
+    def __init__(self, problems: Problems, values: dict[str, Any], project_dir: Path | None):
         self.p = problems
         self.values = values
         self.project_dir = project_dir
@@ -339,7 +66,7 @@ class _Validator:
         return f"{NAMESPACE}:{name}"
 
     def plain(self, key: str, value: Any) -> bool:
-        if _is_secure(value):
+        if is_secure(value):
             self.p.add(key, "a secure value is not allowed here", "a plain value; secrets go only in bcsi:identity.app.clientSecret")
             return False
         return True
@@ -348,13 +75,13 @@ class _Validator:
         if not self.plain(key, value):
             return None
         if not isinstance(value, str) or not value.strip():
-            self.p.add(key, f"{_show(value)} is not a non-empty text", allowed)
+            self.p.add(key, f"{show(value)} is not a non-empty text", allowed)
             return None
         if value != value.strip():
-            self.p.add(key, f"{_show(value)} has leading or trailing spaces", allowed)
+            self.p.add(key, f"{show(value)} has leading or trailing spaces", allowed)
             return None
         if max_len is not None and len(value) > max_len:
-            self.p.add(key, f"{_show(value)} is longer than {max_len} characters", allowed)
+            self.p.add(key, f"{show(value)} is longer than {max_len} characters", allowed)
             return None
         return value
 
@@ -363,15 +90,15 @@ class _Validator:
         if not self.plain(key, value):
             return None
         if value not in options or not isinstance(value, str):
-            self.p.add(key, f"{_show(value)} is not one of the choices", allowed)
+            self.p.add(key, f"{show(value)} is not one of the choices", allowed)
             return None
         return value
 
     def guid(self, key: str, value: Any) -> str | None:
         if not self.plain(key, value):
             return None
-        if not isinstance(value, str) or not _GUID.match(value):
-            self.p.add(key, f"{_show(value)} is not a GUID", ALLOWED_GUID)
+        if not isinstance(value, str) or not GUID_PATTERN.match(value):
+            self.p.add(key, f"{show(value)} is not a GUID", ALLOWED_GUID)
             return None
         return value.lower()
 
@@ -379,7 +106,7 @@ class _Validator:
         if not self.plain(key, value):
             return None
         if not is_upn(value):
-            self.p.add(key, f"{_show(value)} is not a valid user principal name", allowed)
+            self.p.add(key, f"{show(value)} is not a valid user principal name", allowed)
             return None
         return value
 
@@ -387,7 +114,7 @@ class _Validator:
         if not self.plain(key, value):
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.p.add(key, f"{_show(value)} is not a whole number from {low} to {high}", f"{low}..{high}")
+            self.p.add(key, f"{show(value)} is not a whole number from {low} to {high}", f"{low}..{high}")
             return None
         return value
 
@@ -395,15 +122,15 @@ class _Validator:
         if not self.plain(key, value):
             return None
         if not isinstance(value, bool):
-            self.p.add(key, f"{_show(value)} is not true or false", "true | false")
+            self.p.add(key, f"{show(value)} is not true or false", "true | false")
             return None
         return value
 
     def https_url(self, key: str, value: Any, allowed: str) -> str | None:
         if not self.plain(key, value):
             return None
-        if not isinstance(value, str) or not _is_https_url(value):
-            self.p.add(key, f"{_show(value)} is not an https URL", allowed)
+        if not isinstance(value, str) or not is_https_url(value):
+            self.p.add(key, f"{show(value)} is not an https URL", allowed)
             return None
         return value.rstrip("/")
 
@@ -411,19 +138,19 @@ class _Validator:
         if not self.plain(key, value):
             return None
         if not isinstance(value, dict):
-            self.p.add(key, f"{_show(value)} is not a map", allowed)
+            self.p.add(key, f"{show(value)} is not a map", allowed)
             return None
         if keys is not None:
             for name in value:
                 if name not in keys:
-                    self.p.add(_child(key, name), "unknown key", ", ".join(keys))
+                    self.p.add(child(key, name), "unknown key", ", ".join(keys))
         return value
 
     def sequence(self, key: str, value: Any, allowed: str) -> list | None:
         if not self.plain(key, value):
             return None
         if not isinstance(value, list):
-            self.p.add(key, f"{_show(value)} is not a list", allowed)
+            self.p.add(key, f"{show(value)} is not a list", allowed)
             return None
         return value
 
@@ -445,7 +172,7 @@ class _Validator:
         if not path.is_absolute():
             path = self.project_dir / path
         if not path.is_file():
-            self.p.add(key, f"{_show(relative)} does not exist relative to the project directory", allowed)
+            self.p.add(key, f"{show(relative)} does not exist relative to the project directory", allowed)
 
     # -- sections ---------------------------------------------------------------------------------------------
 
@@ -607,7 +334,7 @@ class _Validator:
 
     def secret(self, key: str, value: Any) -> Secret | None:
         allowed = "a secure value set with `pulumi config set --secret --path`"
-        if _is_secure(value):
+        if is_secure(value):
             return Secret(value=value["secure"], encrypted=True)
         if isinstance(value, str) and value:
             return Secret(value=value, encrypted=False)
@@ -643,9 +370,9 @@ class _Validator:
             return None
         result: dict[str, LicenseSettings] = {}
         for sku, entry in section.items():
-            sku_key = _child(key, sku)
-            if not isinstance(sku, str) or not _SKU.match(sku):
-                self.p.add(sku_key, f"{_show(sku)} is not a SKU part number", ALLOWED_SKU)
+            sku_key = child(key, sku)
+            if not isinstance(sku, str) or not SKU_PATTERN.match(sku):
+                self.p.add(sku_key, f"{show(sku)} is not a SKU part number", ALLOWED_SKU)
                 continue
             body = self.mapping(sku_key, entry, "a map with users, groups, disabledPlans and usageLocation",
                                 ("users", "groups", "disabledPlans", "usageLocation"))
@@ -682,7 +409,7 @@ class _Validator:
         if not self.plain(key, value):
             return None
         if not isinstance(value, str) or value not in ISO_3166_ALPHA2:
-            self.p.add(key, f"{_show(value)} is not an ISO 3166 alpha-2 country code", ALLOWED_COUNTRY)
+            self.p.add(key, f"{show(value)} is not an ISO 3166 alpha-2 country code", ALLOWED_COUNTRY)
             return None
         return value
 
@@ -690,8 +417,8 @@ class _Validator:
         allowed = "a service plan name of letters, digits and '_', like DYN365_CDS_DYN_APPS"
         if not self.plain(key, value):
             return None
-        if not isinstance(value, str) or not _PLAN.match(value):
-            self.p.add(key, f"{_show(value)} is not a service plan name", allowed)
+        if not isinstance(value, str) or not PLAN_PATTERN.match(value):
+            self.p.add(key, f"{show(value)} is not a service plan name", allowed)
             return None
         return value
 
@@ -712,7 +439,7 @@ class _Validator:
                 continue
             folded = checked.lower()
             if folded in seen:
-                self.p.add(f"{key}[{index}]", f"{_show(raw)} is listed twice (first at [{seen[folded]}])", "each entry once")
+                self.p.add(f"{key}[{index}]", f"{show(raw)} is listed twice (first at [{seen[folded]}])", "each entry once")
                 ok = False
                 continue
             seen[folded] = index
@@ -738,15 +465,15 @@ class _Validator:
         integration = integration_principal_of(identity) if identity else None
         result: dict[str, tuple[str, ...]] = {}
         for role, members in section.items():
-            role_key = _child(key, role)
+            role_key = child(key, role)
             if not isinstance(role, str) or role not in known:
-                self.p.add(role_key, f"{_show(role)} is not an integration role", role_allowed)
+                self.p.add(role_key, f"{show(role)} is not an integration role", role_allowed)
                 continue
             principals = self.unique_list(role_key, members, self.principal, f"a list of principals: {ALLOWED_PRINCIPAL}")
             if principals is None:
                 continue
             if integration and INTEGRATION in principals and integration.lower() in {m.lower() for m in principals}:
-                self.p.add(role_key, f"'{INTEGRATION}' and {_show(integration)} name the same principal", "each principal once")
+                self.p.add(role_key, f"'{INTEGRATION}' and {show(integration)} name the same principal", "each principal once")
                 continue
             result[role] = principals
         return result
@@ -756,11 +483,11 @@ class _Validator:
             return None
         if value == INTEGRATION:
             return INTEGRATION
-        if isinstance(value, str) and _GUID.match(value):
+        if isinstance(value, str) and GUID_PATTERN.match(value):
             return value.lower()
         if is_upn(value):
             return value
-        self.p.add(key, f"{_show(value)} is not a valid user principal name", ALLOWED_PRINCIPAL)
+        self.p.add(key, f"{show(value)} is not a valid user principal name", ALLOWED_PRINCIPAL)
         return None
 
     def salespersons(self) -> dict[str, str] | None:
@@ -775,19 +502,19 @@ class _Validator:
         codes: dict[str, str] = {}
         users: dict[str, str] = {}
         for code, user in section.items():
-            code_key = _child(key, code)
+            code_key = child(key, code)
             if not isinstance(code, str) or not code.strip() or code != code.strip() or len(code) > SALESPERSON_CODE_MAX:
-                self.p.add(code_key, f"{_show(code)} is not a salesperson code", code_allowed)
+                self.p.add(code_key, f"{show(code)} is not a salesperson code", code_allowed)
                 continue
             upn = self.upn(code_key, user, f"{ALLOWED_UPN} (the Sales user the salesperson is coupled to)")
             if upn is None:
                 continue
             folded_code = code.upper()  # BC stores Code fields in upper case
             if folded_code in codes:
-                self.p.add(code_key, f"is the same code as {_show(codes[folded_code])} (Business Central upper-cases codes)", "each code once")
+                self.p.add(code_key, f"is the same code as {show(codes[folded_code])} (Business Central upper-cases codes)", "each code once")
                 continue
             if upn.lower() in users:
-                self.p.add(code_key, f"{_show(upn)} is already coupled to {_show(users[upn.lower()])}", "one salesperson per Sales user")
+                self.p.add(code_key, f"{show(upn)} is already coupled to {show(users[upn.lower()])}", "one salesperson per Sales user")
                 continue
             codes[folded_code] = code
             users[upn.lower()] = code
@@ -807,7 +534,7 @@ class _Validator:
         path = self.required(key, section, "path", path_allowed)
         path = self.text(f"{key}.path", path, path_allowed) if path is not None else None
         if path is not None and not path.lower().endswith(".zip"):
-            self.p.add(f"{key}.path", f"{_show(path)} is not a .zip file", path_allowed)
+            self.p.add(f"{key}.path", f"{show(path)} is not a .zip file", path_allowed)
             path = None
         if path is not None:
             self.existing_file(f"{key}.path", path, path_allowed)
@@ -853,15 +580,15 @@ class _Validator:
         if not self.plain(key, value):
             return None
         if not is_domain(value):
-            self.p.add(key, f"{_show(value)} is not a domain name", "a verified domain name, like contoso.com")
+            self.p.add(key, f"{show(value)} is not a domain name", "a verified domain name, like contoso.com")
             return None
         return value.lower()
 
     def sku_name(self, key: str, value: Any) -> str | None:
         if not self.plain(key, value):
             return None
-        if not isinstance(value, str) or not _SKU.match(value):
-            self.p.add(key, f"{_show(value)} is not a SKU part number", ALLOWED_SKU)
+        if not isinstance(value, str) or not SKU_PATTERN.match(value):
+            self.p.add(key, f"{show(value)} is not a SKU part number", ALLOWED_SKU)
             return None
         return value
 
@@ -876,75 +603,5 @@ class _Validator:
         if licenses and policy and policy.allowed_skus is not None:
             for sku in licenses:
                 if sku not in policy.allowed_skus:
-                    self.p.add(_child(self.key("licenses"), sku), "is not in bcsi:policy.allowedSkus",
+                    self.p.add(child(self.key("licenses"), sku), "is not in bcsi:policy.allowedSkus",
                                ", ".join(policy.allowed_skus) or "none")
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Value helpers
-
-
-def is_upn(value: Any) -> bool:
-    """A user principal name as Entra ID accepts it: alias@verified.domain, at most 113 characters."""
-    if not isinstance(value, str) or len(value) > 113 or value.count("@") != 1:
-        return False
-    local, domain = value.split("@")
-    if not local or len(local) > 64 or not _UPN_LOCAL.match(local):
-        return False
-    return is_domain(domain)
-
-
-def is_domain(value: Any) -> bool:
-    """A DNS name of at least two labels, like contoso.com (not an IP address)."""
-    if not isinstance(value, str) or len(value) > 253:
-        return False
-    labels = value.split(".")
-    return len(labels) >= 2 and all(_DNS_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
-
-
-def _is_https_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-        parts.port  # raises ValueError on a bad port
-    except ValueError:
-        return False
-    return (parts.scheme == "https" and bool(parts.hostname) and not parts.query and not parts.fragment
-            and " " not in value and "@" not in parts.netloc)
-
-
-def _is_secure(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"} and isinstance(value.get("secure"), str)
-
-
-def _show(value: Any) -> str:
-    """How a value appears in an error line: text quoted and shortened, other values named by kind."""
-    if isinstance(value, str):
-        text = value if len(value) <= 60 else value[:57] + "..."
-        return "'" + _escape(text) + "'"
-    if _is_secure(value):
-        return "a secure value"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "an empty value"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, dict):
-        return "a map"
-    if isinstance(value, list):
-        return "a list"
-    return f"a {type(value).__name__}"
-
-
-def _escape(text: str) -> str:
-    """Control characters as escapes, so every problem stays on one line."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
-def _segment(name: Any) -> str:
-    return _escape(name) if isinstance(name, str) else _escape(str(name))
-
-
-def _child(key: str, name: Any) -> str:
-    """The key path of a map entry, as error lines show it: bcsi:roles.Integration User."""
-    return f"{key}.{_segment(name)}"

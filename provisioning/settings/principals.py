@@ -1,0 +1,24 @@
+"""Who `integration` stands for and which roles are the integration's own: the one place in settings that
+knows these names (a shared leaf module will hold them once the other packages need them too)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from provisioning.settings.checks import ALLOWED_UPN
+
+if TYPE_CHECKING:
+    from provisioning.settings.model import IdentitySettings
+
+
+INTEGRATION = "integration"
+INTEGRATION_ROLES = ("Integration Administrator", "Integration User", "Product Availability User")
+ALLOWED_PRINCIPAL = f"{ALLOWED_UPN}, an application id GUID, or '{INTEGRATION}'"
+
+
+def integration_principal_of(identity: IdentitySettings) -> str | None:
+    """Which principal the word `integration` stands for, when the settings alone decide it."""
+    if identity.app is not None:
+        return identity.app.app_id
+    if identity.user is not None:
+        return identity.user.user_principal_name
+    return None
