@@ -5,8 +5,8 @@ Every problem is collected before anything is raised, so one `bcsi validate` run
 feed it the values of `pulumi.Config`; `load_stack` reads a stack file for the CLI and tests.
 
 The package, in the order data flows: `sources` (stack file or running stack) -> `sections` (the rules of
-each key) -> `model` (what they become); `checks` are the reusable checkers of single values, `principals`
-the integration's well-known names, `problems` the error lines.
+each key, walked by `walker`) -> `model` (what they become); `checks` are the reusable checkers of single
+values, `principals` the integration's well-known names, `problems` the error lines.
 """
 from provisioning.settings.checks import (
     ALLOWED_COUNTRY, ALLOWED_GUID, ALLOWED_SKU, ALLOWED_UPN, ISO_3166_ALPHA2, is_domain, is_upn,

@@ -2,9 +2,9 @@
 knows these names (a shared leaf module will hold them once the other packages need them too)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from provisioning.settings.checks import ALLOWED_UPN
+from provisioning.settings.checks import ALLOWED_UPN, GUID_PATTERN, Checker, is_upn
 
 if TYPE_CHECKING:
     from provisioning.settings.model import IdentitySettings
@@ -22,3 +22,22 @@ def integration_principal_of(identity: IdentitySettings) -> str | None:
     if identity.user is not None:
         return identity.user.user_principal_name
     return None
+
+
+class Principal(Checker):
+    """A principal in bcsi:roles: `integration`, an application id (lower-cased) or a user's UPN."""
+
+    name = "a valid user principal name"
+    allowed = ALLOWED_PRINCIPAL
+
+    def convert(self, value: Any) -> str:
+        if value == INTEGRATION:
+            return INTEGRATION
+        if isinstance(value, str) and GUID_PATTERN.match(value):
+            return value.lower()
+        if not is_upn(value):
+            self.refuse(value)
+        return value
+
+
+PRINCIPAL = Principal()

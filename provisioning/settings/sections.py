@@ -1,16 +1,17 @@
-"""The section rules: how each `bcsi:` key is checked and what it becomes, and the rules that tie keys together.
+"""The section rules: what each `bcsi:` key may hold and what it becomes, and the rules that tie keys together.
 
 `parse` walks the values once and records every problem before raising, so one run reports them all.
+Single values are checked by the checkers in `checks`; this module knows the shape of each section.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from provisioning.settings.checks import (
-    ALLOWED_COUNTRY, ALLOWED_GUID, ALLOWED_SKU, ALLOWED_UPN, GUID_PATTERN, ISO_3166_ALPHA2, PLAN_PATTERN,
-    SKU_PATTERN, is_domain, is_https_url, is_upn,
+    ALLOWED_UPN, BOOLEAN, COUNTRY, DOMAIN, GUID, PLAN, ROLE_NAME, SKU, Checker, Choice, HttpsUrl, Text, Upn,
+    WholeNumber, is_upn,
 )
 from provisioning.settings.model import (
     CLOUDS, CREDENTIAL_KINDS, DEFAULT_SECRET_EXPIRY_DAYS, ENVIRONMENT_KINDS, IDENTITY_MODES, MAX_CREDENTIAL_DAYS,
@@ -18,8 +19,11 @@ from provisioning.settings.model import (
     FederatedCredentialSettings, IdentitySettings, LicenseSettings, PolicySettings, Secret, Settings,
     SolutionSettings, UserSettings,
 )
-from provisioning.settings.principals import ALLOWED_PRINCIPAL, INTEGRATION, INTEGRATION_ROLES, integration_principal_of
+from provisioning.settings.principals import (
+    ALLOWED_PRINCIPAL, INTEGRATION, INTEGRATION_ROLES, PRINCIPAL, integration_principal_of,
+)
 from provisioning.settings.problems import Problems, SettingsError, child, is_secure, segment, show
+from provisioning.settings.walker import Walker
 
 
 def parse(config: Mapping[str, Any], source: str, project_dir: str | Path | None = None) -> Settings:
@@ -52,129 +56,36 @@ def parse(config: Mapping[str, Any], source: str, project_dir: str | Path | None
     return settings
 
 
-class _Validator:
-    """Walks the `bcsi:` values once, recording every problem; builds Settings when there are none."""
+CLOUD = Choice(CLOUDS)
+IDENTITY_MODE = Choice(IDENTITY_MODES)
+CREDENTIAL_KIND = Choice(CREDENTIAL_KINDS)
+ENVIRONMENT_KIND = Choice(ENVIRONMENT_KINDS)
+DATAVERSE_URL = HttpsUrl("the environment's https URL like https://contoso.crm.dynamics.com")
+CREDENTIAL_DAYS = WholeNumber(1, MAX_CREDENTIAL_DAYS)
 
-    def __init__(self, problems: Problems, values: dict[str, Any], project_dir: Path | None):
-        self.p = problems
-        self.values = values
-        self.project_dir = project_dir
 
-    # -- small checks -------------------------------------------------------------------------------------
+class _LicenseUser(Checker):
+    """A licence user: a UPN, or `integration` for the integration user (which needs bcsi:identity.user)."""
 
-    def key(self, name: str) -> str:
-        return f"{NAMESPACE}:{name}"
+    name = "a valid user principal name"
+    allowed = f"{ALLOWED_UPN}, or '{INTEGRATION}' for the integration user"
 
-    def plain(self, key: str, value: Any) -> bool:
-        if is_secure(value):
-            self.p.add(key, "a secure value is not allowed here", "a plain value; secrets go only in bcsi:identity.app.clientSecret")
-            return False
-        return True
+    def __init__(self, integration_user: str | None, identity_ok: bool):
+        self.integration_user = integration_user
+        self.identity_ok = identity_ok
 
-    def text(self, key: str, value: Any, allowed: str, max_len: int | None = None) -> str | None:
-        if not self.plain(key, value):
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.p.add(key, f"{show(value)} is not a non-empty text", allowed)
-            return None
-        if value != value.strip():
-            self.p.add(key, f"{show(value)} has leading or trailing spaces", allowed)
-            return None
-        if max_len is not None and len(value) > max_len:
-            self.p.add(key, f"{show(value)} is longer than {max_len} characters", allowed)
-            return None
-        return value
-
-    def choice(self, key: str, value: Any, options: Sequence[str]) -> str | None:
-        allowed = " | ".join(options)
-        if not self.plain(key, value):
-            return None
-        if value not in options or not isinstance(value, str):
-            self.p.add(key, f"{show(value)} is not one of the choices", allowed)
-            return None
-        return value
-
-    def guid(self, key: str, value: Any) -> str | None:
-        if not self.plain(key, value):
-            return None
-        if not isinstance(value, str) or not GUID_PATTERN.match(value):
-            self.p.add(key, f"{show(value)} is not a GUID", ALLOWED_GUID)
-            return None
-        return value.lower()
-
-    def upn(self, key: str, value: Any, allowed: str = ALLOWED_UPN) -> str | None:
-        if not self.plain(key, value):
-            return None
+    def convert(self, value: Any) -> str:
+        if value == INTEGRATION:
+            if self.integration_user is None and self.identity_ok:
+                self.fail(f"'{INTEGRATION}' needs bcsi:identity.user", f"{ALLOWED_UPN}, or add an integration user")
+            return self.integration_user or INTEGRATION
         if not is_upn(value):
-            self.p.add(key, f"{show(value)} is not a valid user principal name", allowed)
-            return None
+            self.refuse(value)
         return value
 
-    def integer(self, key: str, value: Any, low: int, high: int) -> int | None:
-        if not self.plain(key, value):
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            self.p.add(key, f"{show(value)} is not a whole number from {low} to {high}", f"{low}..{high}")
-            return None
-        return value
 
-    def boolean(self, key: str, value: Any) -> bool | None:
-        if not self.plain(key, value):
-            return None
-        if not isinstance(value, bool):
-            self.p.add(key, f"{show(value)} is not true or false", "true | false")
-            return None
-        return value
-
-    def https_url(self, key: str, value: Any, allowed: str) -> str | None:
-        if not self.plain(key, value):
-            return None
-        if not isinstance(value, str) or not is_https_url(value):
-            self.p.add(key, f"{show(value)} is not an https URL", allowed)
-            return None
-        return value.rstrip("/")
-
-    def mapping(self, key: str, value: Any, allowed: str, keys: Sequence[str] | None = None) -> dict | None:
-        if not self.plain(key, value):
-            return None
-        if not isinstance(value, dict):
-            self.p.add(key, f"{show(value)} is not a map", allowed)
-            return None
-        if keys is not None:
-            for name in value:
-                if name not in keys:
-                    self.p.add(child(key, name), "unknown key", ", ".join(keys))
-        return value
-
-    def sequence(self, key: str, value: Any, allowed: str) -> list | None:
-        if not self.plain(key, value):
-            return None
-        if not isinstance(value, list):
-            self.p.add(key, f"{show(value)} is not a list", allowed)
-            return None
-        return value
-
-    def required(self, key: str, container: dict, name: str, allowed: str) -> Any:
-        if name not in container or container[name] is None:
-            self.p.add(f"{key}.{name}", "is missing", allowed)
-            return None
-        return container[name]
-
-    def not_here(self, key: str, container: dict, names: Sequence[str], why: str) -> None:
-        for name in names:
-            if name in container:
-                self.p.add(f"{key}.{name}", f"is not used {why}", "remove it")
-
-    def existing_file(self, key: str, relative: str, allowed: str) -> None:
-        if self.project_dir is None:
-            return
-        path = Path(relative)
-        if not path.is_absolute():
-            path = self.project_dir / path
-        if not path.is_file():
-            self.p.add(key, f"{show(relative)} does not exist relative to the project directory", allowed)
-
-    # -- sections ---------------------------------------------------------------------------------------------
+class _Validator(Walker):
+    """Walks the `bcsi:` values once, recording every problem; builds Settings when there are none."""
 
     def settings(self) -> Settings | None:
         cloud = self.cloud()
@@ -202,26 +113,24 @@ class _Validator:
 
     def cloud(self) -> str | None:
         if "cloud" not in self.values:
-            self.p.add(self.key("cloud"), "is missing", " | ".join(CLOUDS))
+            self.p.add(self.key("cloud"), "is missing", CLOUD.allowed)
             return None
-        return self.choice(self.key("cloud"), self.values["cloud"], CLOUDS)
+        return self.check(self.key("cloud"), self.values["cloud"], CLOUD)
 
     def tenant_id(self, cloud: str | None) -> str | None:
-        key = self.key("tenantId")
-        if "tenantId" not in self.values:
-            if cloud not in (None, "sandbox"):
-                self.p.add(key, "is missing (needed for a real cloud)", ALLOWED_GUID)
-            return None
-        return self.guid(key, self.values["tenantId"])
+        return self.cloud_endpoint("tenantId", cloud, GUID)
 
     def dataverse_url(self, cloud: str | None) -> str | None:
-        key = self.key("dataverseUrl")
-        allowed = "the environment's https URL like https://contoso.crm.dynamics.com"
-        if "dataverseUrl" not in self.values:
+        return self.cloud_endpoint("dataverseUrl", cloud, DATAVERSE_URL)
+
+    def cloud_endpoint(self, name: str, cloud: str | None, checker: Checker) -> str | None:
+        """A key every real cloud needs and the sandbox's endpoints.json provides."""
+        key = self.key(name)
+        if name not in self.values:
             if cloud not in (None, "sandbox"):
-                self.p.add(key, "is missing (needed for a real cloud)", allowed)
+                self.p.add(key, "is missing (needed for a real cloud)", checker.allowed)
             return None
-        return self.https_url(key, self.values["dataverseUrl"], allowed)
+        return self.check(key, self.values[name], checker)
 
     def business_central(self) -> BusinessCentralSettings | None:
         key = self.key("businessCentral")
@@ -231,12 +140,11 @@ class _Validator:
                                ("environment", "company"))
         if section is None:
             return None
-        allowed_env = "the Business Central environment name, like Production"
-        environment = self.required(key, section, "environment", allowed_env)
-        environment = self.text(f"{key}.environment", environment, allowed_env) if environment is not None else None
+        environment = self.required(key, section, "environment",
+                                    Text("the Business Central environment name, like Production"))
         company = None
         if section.get("company") is not None:
-            company = self.text(f"{key}.company", section["company"], "the company name, like CRONUS USA, Inc.")
+            company = self.check(f"{key}.company", section["company"], Text("the company name, like CRONUS USA, Inc."))
         if environment is None:
             return None
         return BusinessCentralSettings(environment=environment, company=company)
@@ -250,8 +158,7 @@ class _Validator:
         section = self.mapping(key, self.values["identity"], allowed, ("mode", "user", "app"))
         if section is None:
             return None
-        mode = self.required(key, section, "mode", " | ".join(IDENTITY_MODES))
-        mode = self.choice(f"{key}.mode", mode, IDENTITY_MODES) if mode is not None else None
+        mode = self.required(key, section, "mode", IDENTITY_MODE)
         if mode is None:
             return None
         if section.get("user") is None and section.get("app") is None:
@@ -268,15 +175,11 @@ class _Validator:
         section = self.mapping(key, value, f"a map with {', '.join(fields)}", fields)
         if section is None:
             return None
-        upn = self.required(key, section, "userPrincipalName", ALLOWED_UPN)
-        upn = self.upn(f"{key}.userPrincipalName", upn) if upn is not None else None
+        upn = self.required(key, section, "userPrincipalName", Upn())
         if mode == "existing":
             return UserSettings(user_principal_name=upn) if upn else None
-        name_allowed = "the display name, like BC Sales integration"
-        display_name = self.required(key, section, "displayName", name_allowed)
-        display_name = self.text(f"{key}.displayName", display_name, name_allowed, 256) if display_name is not None else None
-        location = self.required(key, section, "usageLocation", ALLOWED_COUNTRY)
-        location = self.country(f"{key}.usageLocation", location) if location is not None else None
+        display_name = self.required(key, section, "displayName", Text("the display name, like BC Sales integration", 256))
+        location = self.required(key, section, "usageLocation", COUNTRY)
         if not (upn and display_name and location):
             return None
         return UserSettings(user_principal_name=upn, display_name=display_name, usage_location=location)
@@ -289,27 +192,23 @@ class _Validator:
         if section is None:
             return None
         self.not_here(key, section, ("appId", "clientSecret"), "in mode manage (the stack creates the app and its credential)")
-        name_allowed = "the app registration's display name"
-        display_name = self.required(key, section, "displayName", name_allowed)
-        display_name = self.text(f"{key}.displayName", display_name, name_allowed, 120) if display_name is not None else None
-        credential = self.required(key, section, "credential", " | ".join(CREDENTIAL_KINDS))
-        credential = self.choice(f"{key}.credential", credential, CREDENTIAL_KINDS) if credential is not None else None
+        display_name = self.required(key, section, "displayName", Text("the app registration's display name", 120))
+        credential = self.required(key, section, "credential", CREDENTIAL_KIND)
         expiry = certificate = federated = None
         ok = display_name is not None and credential is not None
         if credential == "secret":
             self.not_here(key, section, ("certificatePath", "federated"), "with credential secret")
             if "secretExpiryDays" in section:
-                expiry = self.integer(f"{key}.secretExpiryDays", section["secretExpiryDays"], 1, MAX_CREDENTIAL_DAYS)
+                expiry = self.check(f"{key}.secretExpiryDays", section["secretExpiryDays"], CREDENTIAL_DAYS)
                 ok = ok and expiry is not None
             else:
                 expiry = DEFAULT_SECRET_EXPIRY_DAYS
         elif credential == "certificate":
             self.not_here(key, section, ("secretExpiryDays", "federated"), "with credential certificate")
-            allowed = "a PEM certificate file (.pem, .crt, .cer) relative to the project directory"
-            certificate = self.required(key, section, "certificatePath", allowed)
-            certificate = self.text(f"{key}.certificatePath", certificate, allowed) if certificate is not None else None
+            path = Text("a PEM certificate file (.pem, .crt, .cer) relative to the project directory")
+            certificate = self.required(key, section, "certificatePath", path)
             if certificate is not None:
-                self.existing_file(f"{key}.certificatePath", certificate, allowed)
+                self.existing_file(f"{key}.certificatePath", certificate, path.allowed)
             ok = ok and certificate is not None
         elif credential == "federated":
             self.not_here(key, section, ("secretExpiryDays", "certificatePath"), "with credential federated")
@@ -325,14 +224,14 @@ class _Validator:
         section = self.mapping(key, value, "a map with appId (and optionally clientSecret)", fields)
         if section is None:
             return None
-        app_id = self.required(key, section, "appId", ALLOWED_GUID)
-        app_id = self.guid(f"{key}.appId", app_id) if app_id is not None else None
+        app_id = self.required(key, section, "appId", GUID)
         secret = None
         if section.get("clientSecret") is not None:
             secret = self.secret(f"{key}.clientSecret", section["clientSecret"])
         return AppSettings(app_id=app_id, client_secret=secret) if app_id else None
 
     def secret(self, key: str, value: Any) -> Secret | None:
+        """The one place a secure value is accepted (so not a checker: those refuse secure values)."""
         allowed = "a secure value set with `pulumi config set --secret --path`"
         if is_secure(value):
             return Secret(value=value["secure"], encrypted=True)
@@ -350,12 +249,10 @@ class _Validator:
         section = self.mapping(key, value, allowed, ("issuer", "subject"))
         if section is None:
             return None
-        issuer_allowed = "the token issuer's https URL, like https://token.actions.githubusercontent.com"
-        issuer = self.required(key, section, "issuer", issuer_allowed)
-        issuer = self.https_url(f"{key}.issuer", issuer, issuer_allowed) if issuer is not None else None
-        subject_allowed = "the token subject, like repo:contoso/bc-sales:environment:prod"
-        subject = self.required(key, section, "subject", subject_allowed)
-        subject = self.text(f"{key}.subject", subject, subject_allowed, 600) if subject is not None else None
+        issuer = self.required(key, section, "issuer",
+                               HttpsUrl("the token issuer's https URL, like https://token.actions.githubusercontent.com"))
+        subject = self.required(key, section, "subject",
+                                Text("the token subject, like repo:contoso/bc-sales:environment:prod", 600))
         if issuer is None or subject is None:
             return None
         return FederatedCredentialSettings(issuer=issuer, subject=subject)
@@ -371,24 +268,21 @@ class _Validator:
         result: dict[str, LicenseSettings] = {}
         for sku, entry in section.items():
             sku_key = child(key, sku)
-            if not isinstance(sku, str) or not SKU_PATTERN.match(sku):
-                self.p.add(sku_key, f"{show(sku)} is not a SKU part number", ALLOWED_SKU)
+            if self.check(sku_key, sku, SKU) is None:
                 continue
             body = self.mapping(sku_key, entry, "a map with users, groups, disabledPlans and usageLocation",
                                 ("users", "groups", "disabledPlans", "usageLocation"))
             if body is None:
                 continue
-            users = self.unique_list(f"{sku_key}.users", body.get("users"),
-                                     lambda k, u: self.license_user(k, u, integration_user, identity_ok),
+            users = self.unique_list(f"{sku_key}.users", body.get("users"), _LicenseUser(integration_user, identity_ok),
                                      f"a list of UPNs (or '{INTEGRATION}' for the integration user)")
             groups = self.unique_list(f"{sku_key}.groups", body.get("groups"),
-                                      lambda k, g: self.text(k, g, "a group display name, like Sales team", 256),
-                                      "a list of group display names")
-            plans = self.unique_list(f"{sku_key}.disabledPlans", body.get("disabledPlans"), self.plan_name,
+                                      Text("a group display name, like Sales team", 256), "a list of group display names")
+            plans = self.unique_list(f"{sku_key}.disabledPlans", body.get("disabledPlans"), PLAN,
                                      "a list of service plan names, like DYN365_CDS_DYN_APPS")
             location = body.get("usageLocation")
             if location is not None:
-                location = self.country(f"{sku_key}.usageLocation", location)
+                location = self.check(f"{sku_key}.usageLocation", location, COUNTRY)
                 if location is None:
                     continue
             if users is not None and groups is not None and plans is not None:
@@ -396,61 +290,10 @@ class _Validator:
                                               usage_location=location)
         return result
 
-    def license_user(self, key: str, value: Any, integration_user: str | None, identity_ok: bool) -> str | None:
-        if value == INTEGRATION:
-            if integration_user is None and identity_ok:
-                self.p.add(key, f"'{INTEGRATION}' needs bcsi:identity.user", f"{ALLOWED_UPN}, or add an integration user")
-                return None
-            return integration_user or INTEGRATION
-        return self.upn(key, value, f"{ALLOWED_UPN}, or '{INTEGRATION}' for the integration user")
-
-    def country(self, key: str, value: Any) -> str | None:
-        """An Entra ID usage location: an ISO 3166 alpha-2 code, upper-case as Graph stores it."""
-        if not self.plain(key, value):
-            return None
-        if not isinstance(value, str) or value not in ISO_3166_ALPHA2:
-            self.p.add(key, f"{show(value)} is not an ISO 3166 alpha-2 country code", ALLOWED_COUNTRY)
-            return None
-        return value
-
-    def plan_name(self, key: str, value: Any) -> str | None:
-        allowed = "a service plan name of letters, digits and '_', like DYN365_CDS_DYN_APPS"
-        if not self.plain(key, value):
-            return None
-        if not isinstance(value, str) or not PLAN_PATTERN.match(value):
-            self.p.add(key, f"{show(value)} is not a service plan name", allowed)
-            return None
-        return value
-
-    def unique_list(self, key: str, value: Any, item, allowed: str) -> tuple[str, ...] | None:
-        """A list whose items pass `item(key, value)`, with no item twice (case-insensitive); None is empty."""
-        if value is None:
-            return ()
-        items = self.sequence(key, value, allowed)
-        if items is None:
-            return None
-        result: list[str] = []
-        seen: dict[str, int] = {}
-        ok = True
-        for index, raw in enumerate(items):
-            checked = item(f"{key}[{index}]", raw)
-            if checked is None:
-                ok = False
-                continue
-            folded = checked.lower()
-            if folded in seen:
-                self.p.add(f"{key}[{index}]", f"{show(raw)} is listed twice (first at [{seen[folded]}])", "each entry once")
-                ok = False
-                continue
-            seen[folded] = index
-            result.append(checked)
-        return tuple(result) if ok else None
-
     def additional_roles(self) -> tuple[str, ...] | None:
         if "additionalRoles" not in self.values:
             return ()
-        return self.unique_list(self.key("additionalRoles"), self.values["additionalRoles"],
-                                lambda k, r: self.text(k, r, "a Dataverse security role name", 100),
+        return self.unique_list(self.key("additionalRoles"), self.values["additionalRoles"], ROLE_NAME,
                                 "a list of Dataverse security role names")
 
     def roles(self, additional: tuple[str, ...] | None, identity: IdentitySettings | None) -> dict[str, tuple[str, ...]] | None:
@@ -469,7 +312,7 @@ class _Validator:
             if not isinstance(role, str) or role not in known:
                 self.p.add(role_key, f"{show(role)} is not an integration role", role_allowed)
                 continue
-            principals = self.unique_list(role_key, members, self.principal, f"a list of principals: {ALLOWED_PRINCIPAL}")
+            principals = self.unique_list(role_key, members, PRINCIPAL, f"a list of principals: {ALLOWED_PRINCIPAL}")
             if principals is None:
                 continue
             if integration and INTEGRATION in principals and integration.lower() in {m.lower() for m in principals}:
@@ -477,18 +320,6 @@ class _Validator:
                 continue
             result[role] = principals
         return result
-
-    def principal(self, key: str, value: Any) -> str | None:
-        if not self.plain(key, value):
-            return None
-        if value == INTEGRATION:
-            return INTEGRATION
-        if isinstance(value, str) and GUID_PATTERN.match(value):
-            return value.lower()
-        if is_upn(value):
-            return value
-        self.p.add(key, f"{show(value)} is not a valid user principal name", ALLOWED_PRINCIPAL)
-        return None
 
     def salespersons(self) -> dict[str, str] | None:
         key = self.key("salespersons")
@@ -498,6 +329,7 @@ class _Validator:
         if section is None:
             return None
         code_allowed = f"a salesperson code of 1 to {SALESPERSON_CODE_MAX} characters, quoted if it looks like a number"
+        coupled_user = Upn(f"{ALLOWED_UPN} (the Sales user the salesperson is coupled to)")
         result: dict[str, str] = {}
         codes: dict[str, str] = {}
         users: dict[str, str] = {}
@@ -506,7 +338,7 @@ class _Validator:
             if not isinstance(code, str) or not code.strip() or code != code.strip() or len(code) > SALESPERSON_CODE_MAX:
                 self.p.add(code_key, f"{show(code)} is not a salesperson code", code_allowed)
                 continue
-            upn = self.upn(code_key, user, f"{ALLOWED_UPN} (the Sales user the salesperson is coupled to)")
+            upn = self.check(code_key, user, coupled_user)
             if upn is None:
                 continue
             folded_code = code.upper()  # BC stores Code fields in upper case
@@ -530,17 +362,16 @@ class _Validator:
         section = self.mapping(key, self.values["solution"], allowed, ("path", "uninstallOnDelete"))
         if section is None:
             return None
-        path_allowed = "a solution package .zip relative to the project directory, like solutions/BcSalesIntegration.zip"
-        path = self.required(key, section, "path", path_allowed)
-        path = self.text(f"{key}.path", path, path_allowed) if path is not None else None
+        package = Text("a solution package .zip relative to the project directory, like solutions/BcSalesIntegration.zip")
+        path = self.required(key, section, "path", package)
         if path is not None and not path.lower().endswith(".zip"):
-            self.p.add(f"{key}.path", f"{show(path)} is not a .zip file", path_allowed)
+            self.p.add(f"{key}.path", f"{show(path)} is not a .zip file", package.allowed)
             path = None
         if path is not None:
-            self.existing_file(f"{key}.path", path, path_allowed)
+            self.existing_file(f"{key}.path", path, package.allowed)
         uninstall = False
         if "uninstallOnDelete" in section:
-            uninstall = self.boolean(f"{key}.uninstallOnDelete", section["uninstallOnDelete"])
+            uninstall = self.check(f"{key}.uninstallOnDelete", section["uninstallOnDelete"], BOOLEAN)
         if path is None or uninstall is None:
             return None
         return SolutionSettings(path=path, uninstall_on_delete=uninstall)
@@ -556,41 +387,24 @@ class _Validator:
             return None
         shrink = domains = forbidden = None
         if "maxShrinkPercent" in section:
-            shrink = self.integer(f"{key}.maxShrinkPercent", section["maxShrinkPercent"], 0, 100)
+            shrink = self.check(f"{key}.maxShrinkPercent", section["maxShrinkPercent"], WholeNumber(0, 100))
         if "verifiedDomains" in section:
-            domains = self.unique_list(f"{key}.verifiedDomains", section["verifiedDomains"], self.domain_name,
+            domains = self.unique_list(f"{key}.verifiedDomains", section["verifiedDomains"], DOMAIN,
                                        "a list of verified domain names, like contoso.com")
         if "forbiddenRoles" in section:
-            forbidden = self.unique_list(f"{key}.forbiddenRoles", section["forbiddenRoles"],
-                                         lambda k, r: self.text(k, r, "a Dataverse security role name", 100),
+            forbidden = self.unique_list(f"{key}.forbiddenRoles", section["forbiddenRoles"], ROLE_NAME,
                                          "a list of Dataverse security role names")
         max_days = None
         if "maxCredentialDays" in section:
-            max_days = self.integer(f"{key}.maxCredentialDays", section["maxCredentialDays"], 1, MAX_CREDENTIAL_DAYS)
+            max_days = self.check(f"{key}.maxCredentialDays", section["maxCredentialDays"], CREDENTIAL_DAYS)
         skus = None
         if "allowedSkus" in section:
-            skus = self.unique_list(f"{key}.allowedSkus", section["allowedSkus"], self.sku_name, "a list of SKU part numbers")
+            skus = self.unique_list(f"{key}.allowedSkus", section["allowedSkus"], SKU, "a list of SKU part numbers")
         kind = None
         if "environmentKind" in section:
-            kind = self.choice(f"{key}.environmentKind", section["environmentKind"], ENVIRONMENT_KINDS)
+            kind = self.check(f"{key}.environmentKind", section["environmentKind"], ENVIRONMENT_KIND)
         return PolicySettings(max_credential_days=max_days, allowed_skus=skus, environment_kind=kind,
                               max_shrink_percent=shrink, verified_domains=domains, forbidden_roles=forbidden)
-
-    def domain_name(self, key: str, value: Any) -> str | None:
-        if not self.plain(key, value):
-            return None
-        if not is_domain(value):
-            self.p.add(key, f"{show(value)} is not a domain name", "a verified domain name, like contoso.com")
-            return None
-        return value.lower()
-
-    def sku_name(self, key: str, value: Any) -> str | None:
-        if not self.plain(key, value):
-            return None
-        if not isinstance(value, str) or not SKU_PATTERN.match(value):
-            self.p.add(key, f"{show(value)} is not a SKU part number", ALLOWED_SKU)
-            return None
-        return value
 
     def cross_checks(self, identity: IdentitySettings | None, policy: PolicySettings | None,
                      licenses: dict[str, LicenseSettings] | None) -> None:
