@@ -8,7 +8,7 @@ once, not once per section.
 from __future__ import annotations
 
 import re
-from typing import Any, NoReturn, Sequence
+from typing import Any, Callable, NoReturn, Sequence
 from urllib.parse import urlsplit
 
 from provisioning.settings.problems import Problems, is_secure, show
@@ -141,28 +141,17 @@ class Choice(Checker):
         return value
 
 
-class Guid(Checker):
-    """A GUID, lower-cased as Graph and Dataverse return them."""
+class Kind(Checker):
+    """A value that `test` accepts, returned as `result` makes it (GUIDs and domains lower-cased, say)."""
 
-    name = "a GUID"
-    allowed = ALLOWED_GUID
+    def __init__(self, name: str, allowed: str, test: Callable[[Any], bool],
+                 result: Callable[[Any], Any] | None = None):
+        self.name, self.allowed, self.test, self.result = name, allowed, test, result
 
-    def convert(self, value: Any) -> str:
-        if not isinstance(value, str) or not GUID_PATTERN.match(value):
+    def convert(self, value: Any) -> Any:
+        if not self.test(value):
             self.refuse(value)
-        return value.lower()
-
-
-class Upn(Checker):
-    name = "a valid user principal name"
-
-    def __init__(self, allowed: str = ALLOWED_UPN):
-        self.allowed = allowed
-
-    def convert(self, value: Any) -> str:
-        if not is_upn(value):
-            self.refuse(value)
-        return value
+        return self.result(value) if self.result else value
 
 
 class WholeNumber(Checker):
@@ -177,93 +166,36 @@ class WholeNumber(Checker):
         return value
 
 
-class Boolean(Checker):
-    name = "true or false"
-    allowed = "true | false"
-
-    def convert(self, value: Any) -> bool:
-        if not isinstance(value, bool):
-            self.refuse(value)
-        return value
+def _matches(pattern: re.Pattern) -> Callable[[Any], bool]:
+    return lambda value: isinstance(value, str) and bool(pattern.match(value))
 
 
-class HttpsUrl(Checker):
+def user_principal_name(allowed: str = ALLOWED_UPN) -> Kind:
+    return Kind("a valid user principal name", allowed, is_upn)
+
+
+def https_url(allowed: str) -> Kind:
     """An https URL, trailing `/` dropped so URLs compare as the services return them."""
-
-    name = "an https URL"
-
-    def __init__(self, allowed: str):
-        self.allowed = allowed
-
-    def convert(self, value: Any) -> str:
-        if not isinstance(value, str) or not is_https_url(value):
-            self.refuse(value)
-        return value.rstrip("/")
+    return Kind("an https URL", allowed, lambda value: isinstance(value, str) and is_https_url(value),
+                lambda value: value.rstrip("/"))
 
 
-class Pattern(Checker):
-    """Text matching a regular expression, like a SKU part number."""
-
-    def __init__(self, pattern: re.Pattern, name: str, allowed: str):
-        self.pattern, self.name, self.allowed = pattern, name, allowed
-
-    def convert(self, value: Any) -> str:
-        if not isinstance(value, str) or not self.pattern.match(value):
-            self.refuse(value)
-        return value
+def map_value(allowed: str) -> Kind:
+    return Kind("a map", allowed, lambda value: isinstance(value, dict))
 
 
-class Country(Checker):
-    """An Entra ID usage location: an ISO 3166 alpha-2 code, upper-case as Graph stores it."""
-
-    name = "an ISO 3166 alpha-2 country code"
-    allowed = ALLOWED_COUNTRY
-
-    def convert(self, value: Any) -> str:
-        if not isinstance(value, str) or value not in ISO_3166_ALPHA2:
-            self.refuse(value)
-        return value
+def list_value(allowed: str) -> Kind:
+    return Kind("a list", allowed, lambda value: isinstance(value, list))
 
 
-class Domain(Checker):
-    name = "a domain name"
-    allowed = "a verified domain name, like contoso.com"
-
-    def convert(self, value: Any) -> str:
-        if not is_domain(value):
-            self.refuse(value)
-        return value.lower()
-
-
-class Map(Checker):
-    name = "a map"
-
-    def __init__(self, allowed: str):
-        self.allowed = allowed
-
-    def convert(self, value: Any) -> dict:
-        if not isinstance(value, dict):
-            self.refuse(value)
-        return value
-
-
-class List(Checker):
-    name = "a list"
-
-    def __init__(self, allowed: str):
-        self.allowed = allowed
-
-    def convert(self, value: Any) -> list:
-        if not isinstance(value, list):
-            self.refuse(value)
-        return value
-
-
-GUID = Guid()
-UPN = Upn()
-BOOLEAN = Boolean()
-COUNTRY = Country()
-DOMAIN = Domain()
-SKU = Pattern(SKU_PATTERN, "a SKU part number", ALLOWED_SKU)
-PLAN = Pattern(PLAN_PATTERN, "a service plan name", "a service plan name of letters, digits and '_', like DYN365_CDS_DYN_APPS")
+UPN = user_principal_name()
+GUID = Kind("a GUID", ALLOWED_GUID, _matches(GUID_PATTERN), str.lower)  # as Graph and Dataverse return them
+BOOLEAN = Kind("true or false", "true | false", lambda value: isinstance(value, bool))
+# An Entra ID usage location: an ISO 3166 alpha-2 code, upper-case as Graph stores it.
+COUNTRY = Kind("an ISO 3166 alpha-2 country code", ALLOWED_COUNTRY,
+               lambda value: isinstance(value, str) and value in ISO_3166_ALPHA2)
+DOMAIN = Kind("a domain name", "a verified domain name, like contoso.com", is_domain, str.lower)
+SKU = Kind("a SKU part number", ALLOWED_SKU, _matches(SKU_PATTERN))
+PLAN = Kind("a service plan name", "a service plan name of letters, digits and '_', like DYN365_CDS_DYN_APPS",
+            _matches(PLAN_PATTERN))
 ROLE_NAME = Text("a Dataverse security role name", 100)

@@ -10,8 +10,8 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from provisioning.settings.checks import (
-    ALLOWED_UPN, BOOLEAN, COUNTRY, DOMAIN, GUID, PLAN, ROLE_NAME, SKU, Checker, Choice, HttpsUrl, Text, Upn,
-    WholeNumber, is_upn,
+    ALLOWED_UPN, BOOLEAN, COUNTRY, DOMAIN, GUID, PLAN, ROLE_NAME, SKU, UPN, Checker, Choice, Text, WholeNumber,
+    https_url, is_upn, user_principal_name,
 )
 from provisioning.settings.model import (
     CLOUDS, CREDENTIAL_KINDS, DEFAULT_SECRET_EXPIRY_DAYS, ENVIRONMENT_KINDS, IDENTITY_MODES, MAX_CREDENTIAL_DAYS,
@@ -60,7 +60,7 @@ CLOUD = Choice(CLOUDS)
 IDENTITY_MODE = Choice(IDENTITY_MODES)
 CREDENTIAL_KIND = Choice(CREDENTIAL_KINDS)
 ENVIRONMENT_KIND = Choice(ENVIRONMENT_KINDS)
-DATAVERSE_URL = HttpsUrl("the environment's https URL like https://contoso.crm.dynamics.com")
+DATAVERSE_URL = https_url("the environment's https URL like https://contoso.crm.dynamics.com")
 CREDENTIAL_DAYS = WholeNumber(1, MAX_CREDENTIAL_DAYS)
 
 
@@ -151,11 +151,8 @@ class _Validator(Walker):
 
     def identity(self) -> IdentitySettings | None:
         key = self.key("identity")
-        allowed = "a map with mode (manage | existing) and user and/or app"
-        if "identity" not in self.values:
-            self.p.add(key, "is missing", allowed)
-            return None
-        section = self.mapping(key, self.values["identity"], allowed, ("mode", "user", "app"))
+        section = self.required_section("identity", "a map with mode (manage | existing) and user and/or app",
+                                        ("mode", "user", "app"))
         if section is None:
             return None
         mode = self.required(key, section, "mode", IDENTITY_MODE)
@@ -175,7 +172,7 @@ class _Validator(Walker):
         section = self.mapping(key, value, f"a map with {', '.join(fields)}", fields)
         if section is None:
             return None
-        upn = self.required(key, section, "userPrincipalName", Upn())
+        upn = self.required(key, section, "userPrincipalName", UPN)
         if mode == "existing":
             return UserSettings(user_principal_name=upn) if upn else None
         display_name = self.required(key, section, "displayName", Text("the display name, like BC Sales integration", 256))
@@ -250,7 +247,7 @@ class _Validator(Walker):
         if section is None:
             return None
         issuer = self.required(key, section, "issuer",
-                               HttpsUrl("the token issuer's https URL, like https://token.actions.githubusercontent.com"))
+                               https_url("the token issuer's https URL, like https://token.actions.githubusercontent.com"))
         subject = self.required(key, section, "subject",
                                 Text("the token subject, like repo:contoso/bc-sales:environment:prod", 600))
         if issuer is None or subject is None:
@@ -329,7 +326,7 @@ class _Validator(Walker):
         if section is None:
             return None
         code_allowed = f"a salesperson code of 1 to {SALESPERSON_CODE_MAX} characters, quoted if it looks like a number"
-        coupled_user = Upn(f"{ALLOWED_UPN} (the Sales user the salesperson is coupled to)")
+        coupled_user = user_principal_name(f"{ALLOWED_UPN} (the Sales user the salesperson is coupled to)")
         result: dict[str, str] = {}
         codes: dict[str, str] = {}
         users: dict[str, str] = {}
@@ -355,11 +352,8 @@ class _Validator(Walker):
 
     def solution(self) -> SolutionSettings | None:
         key = self.key("solution")
-        allowed = "a map with path (a .zip relative to the project) and uninstallOnDelete"
-        if "solution" not in self.values:
-            self.p.add(key, "is missing", allowed)
-            return None
-        section = self.mapping(key, self.values["solution"], allowed, ("path", "uninstallOnDelete"))
+        section = self.required_section(
+            "solution", "a map with path (a .zip relative to the project) and uninstallOnDelete", ("path", "uninstallOnDelete"))
         if section is None:
             return None
         package = Text("a solution package .zip relative to the project directory, like solutions/BcSalesIntegration.zip")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
-from provisioning.settings.checks import Checker, List, Map, check
+from provisioning.settings.checks import Checker, check, list_value, map_value
 from provisioning.settings.model import NAMESPACE
 from provisioning.settings.problems import Problems, child, show
 
@@ -29,12 +29,19 @@ class Walker:
 
     def mapping(self, key: str, value: Any, allowed: str, keys: Sequence[str] | None = None) -> dict | None:
         """A map; with `keys`, any other key is a problem of its own (the map is still returned)."""
-        section = self.check(key, value, Map(allowed))
+        section = self.check(key, value, map_value(allowed))
         if section is not None and keys is not None:
             for name in section:
                 if name not in keys:
                     self.p.add(child(key, name), "unknown key", ", ".join(keys))
         return section
+
+    def required_section(self, name: str, allowed: str, keys: Sequence[str]) -> dict | None:
+        """A top-level map the stack must set: missing is a problem offering `allowed`."""
+        if name not in self.values:
+            self.p.add(self.key(name), "is missing", allowed)
+            return None
+        return self.mapping(self.key(name), self.values[name], allowed, keys)
 
     def required(self, key: str, container: dict, name: str, checker: Checker) -> Any:
         """`container[name]` checked by `checker`; missing (or empty) is a problem offering what `checker` allows."""
@@ -61,7 +68,7 @@ class Walker:
         """A list whose items pass `item`, with no item twice (case-insensitive); None is empty."""
         if value is None:
             return ()
-        items = self.check(key, value, List(allowed))
+        items = self.check(key, value, list_value(allowed))
         if items is None:
             return None
         result: list[str] = []
