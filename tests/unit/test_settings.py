@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from provisioning.settings import (
-    INTEGRATION_ROLES, Secret, SettingsError, expand_integration, load_stack, parse,
+    INTEGRATION_ROLES, Secret, SettingsError, load_stack, parse,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,11 +73,6 @@ def test_sandbox_stack_matches_the_seeded_tenant(project: Path):
     assert settings.integration_principal == "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
     assert settings.licenses["DYN365_ENTERPRISE_SALES"].users == ("ann@contoso.com", "bob@contoso.com", "carla@contoso.com")
     assert dict(settings.salespersons) == {"AH": "ann@contoso.com", "BK": "bob@contoso.com"}
-    assert settings.role_members() == {
-        "Integration Administrator": ["5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"],
-        "Integration User": ["5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37", "ann@contoso.com"],
-        "Product Availability User": ["ann@contoso.com", "bob@contoso.com"],
-    }
 
 
 def test_the_real_sandbox_stack_validates_in_the_repo():
@@ -319,17 +314,9 @@ def test_a_missing_stack_file_names_the_stacks_there(project: Path):
     assert caught.value.lines == ("stacks/Pulumi.staging.yaml: no such stack file (allowed: stacks dev, prod, sandbox, test)",)
 
 
-def test_expand_integration():
-    assert expand_integration(["integration", "ann@contoso.com", "ANN@contoso.com"], "app-id") == ["app-id", "ann@contoso.com"]
-    assert expand_integration(["ann@contoso.com"], None) == ["ann@contoso.com"]
-    with pytest.raises(ValueError):
-        expand_integration(["integration"], None)
-
-
 def test_manage_mode_app_leaves_the_integration_principal_to_the_stack():
     settings = parse(base(), SOURCE)
     assert settings.integration_principal is None
-    assert settings.role_members("0000-app")["Integration User"] == ["0000-app", "ann@contoso.com"]
     del_app = base()
     del del_app["bcsi:identity"]["app"]
     assert parse(del_app, SOURCE).integration_principal == "bcintegration@contoso.com"

@@ -1,0 +1,43 @@
+"""Who `integration` stands for and which roles are the integration's own: the one place in settings that
+knows these names (a shared leaf module will hold them once the other packages need them too)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from provisioning.settings.checks import ALLOWED_UPN, GUID_PATTERN, Checker, is_upn
+
+if TYPE_CHECKING:
+    from provisioning.settings.model import IdentitySettings
+
+
+INTEGRATION = "integration"
+INTEGRATION_ROLES = ("Integration Administrator", "Integration User", "Product Availability User")
+ALLOWED_PRINCIPAL = f"{ALLOWED_UPN}, an application id GUID, or '{INTEGRATION}'"
+
+
+def integration_principal_of(identity: IdentitySettings) -> str | None:
+    """Which principal the word `integration` stands for, when the settings alone decide it."""
+    if identity.app is not None:
+        return identity.app.app_id
+    if identity.user is not None:
+        return identity.user.user_principal_name
+    return None
+
+
+class Principal(Checker):
+    """A principal in bcsi:roles: `integration`, an application id (lower-cased) or a user's UPN."""
+
+    name = "a valid user principal name"
+    allowed = ALLOWED_PRINCIPAL
+
+    def convert(self, value: Any) -> str:
+        if value == INTEGRATION:
+            return INTEGRATION
+        if isinstance(value, str) and GUID_PATTERN.match(value):
+            return value.lower()
+        if not is_upn(value):
+            self.refuse(value)
+        return value
+
+
+PRINCIPAL = Principal()
