@@ -14,21 +14,19 @@ from functools import cached_property
 from pathlib import Path
 
 from mscloud.errors import ServiceError
+from mscloud.odata import odata_string
+from mscloud.wellknown import (DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION_SCOPE, FIXED_ID_ROLES, INTEGRATION,
+                                PRODUCT_AVAILABILITY_USER, SYSTEM_ADMINISTRATOR_TEMPLATE, fixed_role_id)
 from provisioning import couplings
 from provisioning.credentials import (DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRED, EXPIRING, NO_END, NONE,
                                       credential_expiry)
 from provisioning.licenses import LicenseError, group_holds, license_graph
-from solution_import.common import (ACCESS_MODE_NON_INTERACTIVE, SYSTEM_ADMINISTRATOR_TEMPLATE, DataverseSetupError,
-                                    guid, quote, root_business_unit)
+from solution_import.common import ACCESS_MODE_NON_INTERACTIVE, DataverseSetupError, guid, root_business_unit
 from solution_import.package import PackageError, read_package
-from solution_import.roles import FIXED_ROLE_IDS, holder_rows
+from solution_import.roles import holder_rows
 from solution_import.versions import VersionError, compare_versions
 
 PASS, FAIL, WARN = "pass", "fail", "warn"
-INTEGRATION_ROLES = ("Integration Administrator", "Integration User")
-PRODUCT_AVAILABILITY_USER = "Product Availability User"
-DYNAMICS_CRM_APP_ID = "00000007-0000-0000-c000-000000000000"
-DATAVERSE_SCOPE = "user_impersonation"
 _ROLE_FIELDS = ["roleid", "name", "_roletemplateid_value", "_businessunitid_value"]
 _USER_FIELDS = ["systemuserid", "domainname", "applicationid", "isdisabled", "accessmode"]
 # What one check cannot read is reported as that check's failure; anything else is a bug and propagates.
@@ -96,7 +94,7 @@ class LiveEnvironment:
         app = self.settings.identity.app
         if app is None:
             return None
-        condition = f"appId eq {quote(app.app_id)}" if app.app_id else f"displayName eq {quote(app.display_name)}"
+        condition = f"appId eq {odata_string(app.app_id)}" if app.app_id else f"displayName eq {odata_string(app.display_name)}"
         found = self.clients.graph.list("/applications", params={
             "$filter": condition,
             "$select": "id,appId,displayName,passwordCredentials,keyCredentials"})
@@ -121,7 +119,7 @@ class LiveEnvironment:
 
 def role_named(roles: list[dict], name: str) -> tuple[dict | None, str]:
     """(role, how it was found): BC's fixed id where the solution gives one, else the name; (None, how) if absent."""
-    fixed = FIXED_ROLE_IDS.get(name.lower())
+    fixed = fixed_role_id(name)
     if fixed:
         for role in roles:
             if guid(role.get("roleid")) == fixed:
@@ -149,7 +147,7 @@ def check_principal(env: LiveEnvironment) -> list[CheckResult]:
     kind, key = env.principal
     obj = f"application user {key}" if kind == "application" else f"user {key}"
     field = "applicationid" if kind == "application" else "domainname"
-    literal = key if kind == "application" else quote(key)
+    literal = key if kind == "application" else odata_string(key)
     rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=f"{field} eq {literal}",
                               expand="systemuserroles_association($select=roleid,name,_roletemplateid_value)")
     if not rows:
@@ -177,7 +175,7 @@ def check_principal(env: LiveEnvironment) -> list[CheckResult]:
 def integration_user_results(env: LiveEnvironment) -> list[CheckResult]:
     """Beside an app, the stack's integration user is set to non-interactive (it must not sign in)."""
     upn = env.settings.identity.user.user_principal_name.lower()
-    rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=f"domainname eq {quote(upn)}")
+    rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=f"domainname eq {odata_string(upn)}")
     name, obj = "integration user.non-interactive", f"user {upn}"
     if not rows:
         return [failed(name, obj, "no systemuser in Dataverse",
@@ -205,7 +203,7 @@ def principal_role_results(obj: str, held: list[dict], root_roles: list[dict]) -
     else:
         results.append(passed(f"{name}.not-system-administrator", obj, "does not hold System Administrator"))
     held_ids = {guid(r.get("roleid")) for r in held}
-    for role_name in INTEGRATION_ROLES:
+    for role_name in FIXED_ID_ROLES:
         rule = f"{name}.{role_name.lower().replace(' ', '-')}"
         role, how = role_named(root_roles, role_name)
         if role is None:
@@ -228,9 +226,9 @@ def check_solution(env: LiveEnvironment) -> list[CheckResult]:
     package = read_package(env.project_dir / env.settings.solution.path)
     obj = f"solution {package.unique_name}"
     rows = env.dataverse.list("solutions", select=["solutionid", "uniquename", "version"],
-                              filter=f"uniquename eq {quote(package.unique_name)}")
+                              filter=f"uniquename eq {odata_string(package.unique_name)}")
     jobs = env.dataverse.list("importjobs", select=["importjobid", "solutionname", "startedon", "completedon", "data"],
-                              filter=f"solutionname eq {quote(package.unique_name)}")
+                              filter=f"solutionname eq {odata_string(package.unique_name)}")
     latest = max(jobs, key=lambda j: str(j.get("startedon") or ""), default=None)
     if latest is not None and 'result="failure"' in str(latest.get("data") or ""):
         return [failed(name, obj, f"the last import (job {guid(latest['importjobid'])}) failed",
@@ -306,7 +304,7 @@ def check_licences(env: LiveEnvironment) -> list[CheckResult]:
         sku_id = graph.sku()["skuId"]
         direct, inherited = graph.holders(sku_id)
         holding = {u.lower() for u in (*direct, *inherited)}
-        wanted = sorted({integration_user if u == "integration" else u.lower() for u in entry.users} - {None})
+        wanted = sorted({integration_user if u == INTEGRATION else u.lower() for u in entry.users} - {None})
         missing = [u for u in wanted if u not in holding]
         for user in missing:
             results.append(failed(name, f"{user} ({sku})", f"does not hold {sku} (directly or via a group)",
@@ -390,20 +388,21 @@ def check_app(env: LiveEnvironment, window_days: int) -> list[CheckResult]:
     federated = graph.list(f"/applications/{app['id']}/federatedIdentityCredentials")
     results = credential_results(obj, app, federated, env.now, window_days)
     managed = env.settings.identity.mode == "manage"
-    sp = graph.list("/servicePrincipals", params={"$filter": f"appId eq {quote(app['appId'])}", "$select": "id,appId"})
-    crm = graph.list("/servicePrincipals", params={"$filter": f"appId eq {quote(DYNAMICS_CRM_APP_ID)}",
+    sp = graph.list("/servicePrincipals", params={"$filter": f"appId eq {odata_string(app['appId'])}", "$select": "id,appId"})
+    crm = graph.list("/servicePrincipals", params={"$filter": f"appId eq {odata_string(DYNAMICS_CRM_APP_ID)}",
                                                    "$select": "id,appId"})
+    scope = DYNAMICS_CRM_USER_IMPERSONATION_SCOPE
     grants = []
     if sp and crm:
-        grants = graph.list("/oauth2PermissionGrants", params={"$filter": f"clientId eq {quote(sp[0]['id'])}"})
+        grants = graph.list("/oauth2PermissionGrants", params={"$filter": f"clientId eq {odata_string(sp[0]['id'])}"})
     consented = [g for g in grants if g.get("resourceId") == crm[0]["id"] and g.get("consentType") == "AllPrincipals"
-                 and DATAVERSE_SCOPE in str(g.get("scope") or "").split()] if crm else []
+                 and scope in str(g.get("scope") or "").split()] if crm else []
     if consented:
-        results.append(passed("app consent", obj, f"admin consent for Dataverse ({DATAVERSE_SCOPE})"))
+        results.append(passed("app consent", obj, f"admin consent for Dataverse ({scope})"))
     else:
-        detail = ("no service principal" if not sp else f"no admin consent for Dataverse ({DATAVERSE_SCOPE})")
+        detail = ("no service principal" if not sp else f"no admin consent for Dataverse ({scope})")
         fix = ("run `pulumi up` (grants admin consent)" if managed
-               else f"grant admin consent for Dynamics CRM {DATAVERSE_SCOPE} to the app in Entra ID")
+               else f"grant admin consent for Dynamics CRM {scope} to the app in Entra ID")
         results.append((failed if managed else warned)("app consent", obj, detail, fix))
     return results
 

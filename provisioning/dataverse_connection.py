@@ -10,7 +10,7 @@ from dataclasses import dataclass, field as dataclass_field
 
 import pulumi
 
-from solution_import.members import INTEGRATION, classify
+from solution_import.members import classify
 from solution_import.roles import RoleAssignment
 from solution_import.solution import IntegrationSolution
 from solution_import.users import ApplicationUser, IntegrationUserAccess
@@ -32,7 +32,7 @@ class DataverseConnectionArgs:
 
 def role_principals(members) -> list[dict]:
     """A `bcsi:roles` list as RoleAssignment principals; `integration` stays a placeholder the resource resolves."""
-    return [{"type": "user", "key": INTEGRATION} if m == INTEGRATION else classify(m) for m in members]
+    return [classify(m) for m in members]
 
 
 def resource_suffix(role_name: str) -> str:

@@ -6,9 +6,7 @@ rebuilds (or reuses, per process) the clients from the secret-free `connection` 
 from __future__ import annotations
 
 from mscloud.connection import clients_for
-from mscloud.dataverse import odata_string
 
-SYSTEM_ADMINISTRATOR_TEMPLATE = "627090ff-40a3-4053-8790-584edc5be201"
 ACCESS_MODE_NON_INTERACTIVE = 4
 
 
@@ -33,5 +31,3 @@ def root_business_unit(dataverse) -> str:
         raise DataverseSetupError("Dataverse returned no root business unit")
     return guid(rows[0]["businessunitid"])
 
-
-quote = odata_string   # an OData string literal ('' escapes a quote): the client's one rule, under its old name here

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence, TypeVar
 
-PRINCIPAL_TYPES = ("user", "application")
-INTEGRATION = "integration"
+from mscloud.wellknown import APPLICATION, INTEGRATION, USER, principal_kind
+
+PRINCIPAL_TYPES = (USER, APPLICATION)
 
 T = TypeVar("T")
 
@@ -43,9 +44,10 @@ def normalise(principals: Iterable[dict], integration: dict | None = None) -> li
 
 
 def classify(value: str) -> dict:
-    """A settings entry as a principal: a UPN (has '@') is a user, anything else an application id."""
-    value = str(value).strip()
-    return principal("user" if "@" in value else "application", value)
+    """A `bcsi:roles` entry as a principal: a UPN is a user, an app id an application; the word `integration`
+    stays a placeholder (type user) that the resource replaces by the integration principal."""
+    kind = principal_kind(value)
+    return principal(USER if kind == INTEGRATION else kind, str(value).strip())
 
 
 @dataclass(frozen=True)

@@ -10,22 +10,16 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 
 from mscloud.dataverse import in_filters
 from mscloud.errors import NotFound
-from solution_import.common import DataverseSetupError, dataverse_for, guid, quote, root_business_unit
+from mscloud.odata import odata_string
+from mscloud.wellknown import fixed_role_id
+from solution_import.common import DataverseSetupError, dataverse_for, guid, root_business_unit
 from solution_import.members import MemberChanges, PrincipalError, as_key, member_changes, normalise
 
-INTEGRATION_ADMINISTRATOR = "8c8d4f51-a72b-e511-80d9-3863bb349780"
-INTEGRATION_USER = "6f960e32-a72b-e511-80d9-3863bb349780"
-# The roles Business Central finds by fixed id; other roles are found by name in the root business unit.
-FIXED_ROLE_IDS = {"integration administrator": INTEGRATION_ADMINISTRATOR, "integration user": INTEGRATION_USER}
 _HOLDER_FIELDS = ["systemuserid", "domainname", "applicationid"]
 
 
 class UnknownPrincipal(DataverseSetupError):
     """A principal that has no systemuser in Dataverse."""
-
-
-def fixed_role_id(role_name: str) -> str | None:
-    return FIXED_ROLE_IDS.get((role_name or "").strip().lower())
 
 
 def resolve_role(dataverse, role_name: str, role_id: str | None) -> str:
@@ -41,7 +35,7 @@ def resolve_role(dataverse, role_name: str, role_id: str | None) -> str:
         return guid(found["roleid"])
     root = root_business_unit(dataverse)
     rows = dataverse.list("roles", select=["roleid", "name"],
-                          filter=f"name eq {quote(role_name)} and _businessunitid_value eq {root}")
+                          filter=f"name eq {odata_string(role_name)} and _businessunitid_value eq {root}")
     if not rows:
         raise DataverseSetupError(f"role {role_name!r} looked up by name does not exist in the root business unit")
     return guid(rows[0]["roleid"])
