@@ -20,7 +20,7 @@ from mscloud.wellknown import (DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONAT
 from provisioning import couplings
 from provisioning.credentials import (DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRED, EXPIRING, NO_END, NONE,
                                       credential_expiry)
-from provisioning.licenses import LicenseError, group_holds, license_graph
+from provisioning.licenses import LicenseError, LicenseReader
 from solution_import.common import ACCESS_MODE_NON_INTERACTIVE, DataverseSetupError, guid, root_business_unit
 from solution_import.package import PackageError, read_package
 from solution_import.roles import holder_rows
@@ -269,11 +269,8 @@ def check_currency(env: LiveEnvironment) -> list[CheckResult]:
 def check_salespersons(env: LiveEnvironment) -> list[CheckResult]:
     name = "salesperson coupling"
     mapping = dict(env.settings.salespersons)
-    salespersons = env.bc.salespersons(str(env.company["id"]), params={"$select": "code,displayName,email,blocked"})
-    users = []
-    for condition in couplings.user_filters(mapping.values()):
-        users += env.dataverse.list("systemusers", select=["systemuserid", "domainname", "isdisabled"], filter=condition,
-                                    expand="systemuserroles_association($select=roleid)")
+    salespersons = couplings.read_salespersons(env.bc, env.company)
+    users = couplings.read_sales_users(env.dataverse, mapping.values())
     results = []
     for code in sorted(mapping, key=str.upper):
         obj = f"salesperson {code.upper()} -> {mapping[code].lower()}"
@@ -300,7 +297,7 @@ def check_licences(env: LiveEnvironment) -> list[CheckResult]:
                         if env.settings.identity.user is not None else None)
     results = []
     for sku, entry in sorted(env.settings.licenses.items()):
-        graph = license_graph(env.connection, sku)
+        graph = LicenseReader(env.clients, sku)
         sku_id = graph.sku()["skuId"]
         direct, inherited = graph.holders(sku_id)
         holding = {u.lower() for u in (*direct, *inherited)}
@@ -310,7 +307,7 @@ def check_licences(env: LiveEnvironment) -> list[CheckResult]:
             results.append(failed(name, f"{user} ({sku})", f"does not hold {sku} (directly or via a group)",
                                   "run `pulumi up --refresh` (assigns the licence)"))
         groups = graph.groups(entry.groups)
-        unlicensed = [g for g, group in groups.items() if not group_holds(group, sku_id)]
+        unlicensed = [g for g, group in groups.items() if not graph.group_holds(group, sku_id)]
         for group_name in unlicensed:
             results.append(failed(name, f"group {group_name} ({sku})", f"the group has no {sku} licence",
                                   "run `pulumi up --refresh` (assigns the licence to the group)"))

@@ -26,7 +26,7 @@ from mscloud.wellknown import (APPLICATION, BUSINESS_CENTRAL_API_READWRITE_ALL, 
 from provisioning.credentials import (DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRING, NO_END, VALID, credential_expiry,
                                       renewal_window_days)
 from provisioning.dataverse_connection import role_principals
-from provisioning.licenses import LicenseError, find_sku, group_holds, license_graph, normalize_users, user_changes
+from provisioning.licenses import LicenseError, LicenseReader, find_sku, normalize_users, user_changes
 from solution_import.common import DataverseSetupError
 from solution_import.members import classify, member_changes, normalise
 from solution_import.roles import read_holders, resolve_role
@@ -93,7 +93,7 @@ def make_plan(settings, stack: str, conn: dict, outputs: dict | None = None,
         app_plan, app_id = app_changes(clients.graph, settings, tenant, window_days)
         changes += app_plan
         integration = app_id
-    changes += license_changes(clients.graph, conn, settings, (outputs or {}).get("licenseAssignments"), tenant)
+    changes += license_changes(clients, settings, (outputs or {}).get("licenseAssignments"), tenant)
     if settings.roles:
         dataverse = clients.dataverse(settings.dataverse_url)
         changes += role_changes(dataverse, settings.roles, integration, dataverse.org_url)
@@ -129,11 +129,11 @@ def role_changes(dataverse, roles: dict, integration: str | None, scope: str) ->
 # Licences (provisioning.licenses.LicenseAssignment)
 
 
-def license_changes(graph, conn: dict, settings, previous: dict | None, tenant: str) -> list[Change]:
+def license_changes(clients, settings, previous: dict | None, tenant: str) -> list[Change]:
     """Per SKU: users to add; users the stack assigned before and no longer lists are revoked; groups to add."""
     if not settings.licenses:
         return []
-    skus = graph.list("/subscribedSkus")
+    skus = clients.graph.list("/subscribedSkus")
     previous = previous if isinstance(previous, dict) else {}
     changes = []
     for part_number, entry in sorted(settings.licenses.items()):
@@ -144,7 +144,7 @@ def license_changes(graph, conn: dict, settings, previous: dict | None, tenant: 
             changes += [Change(u, "license", part_number, "grant", tenant) for u in desired]
             changes += [Change(f"group:{g}", "license", part_number, "grant", tenant) for g in entry.groups]
             continue
-        reader = license_graph(conn, part_number)
+        reader = LicenseReader(clients, part_number)
         sku_id = str(sku["skuId"])
         direct, _inherited = reader.holders(sku_id)
         managed = previous.get(part_number) if isinstance(previous.get(part_number), list) else []
@@ -157,7 +157,7 @@ def license_changes(graph, conn: dict, settings, previous: dict | None, tenant: 
             except LicenseError:
                 groups = {}
             changes += [Change(f"group:{name}", "license", part_number, "grant", tenant)
-                        for name in entry.groups if name not in groups or not group_holds(groups[name], sku_id)]
+                        for name in entry.groups if name not in groups or not reader.group_holds(groups[name], sku_id)]
     return changes
 
 
