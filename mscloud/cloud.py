@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 
@@ -87,11 +86,6 @@ def cloud_named(name: str) -> Cloud:
         return CLOUDS[name]
     except KeyError:
         raise CloudError(f"unknown cloud {name!r} (allowed: {', '.join(sorted(CLOUDS))}, sandbox)") from None
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def cloud_from_endpoints(endpoints: dict, base_dir: Path | None = None) -> Cloud:

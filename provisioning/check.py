@@ -291,7 +291,7 @@ def check_salespersons(env: LiveEnvironment) -> list[CheckResult]:
 # 5. Licences
 
 
-def check_licences(env: LiveEnvironment) -> list[CheckResult]:
+def check_licenses(env: LiveEnvironment) -> list[CheckResult]:
     name = "licence"
     integration_user = (env.settings.identity.user.user_principal_name.lower()
                         if env.settings.identity.user is not None else None)
@@ -416,7 +416,7 @@ def rules(settings, window_days: int):
         if settings.salespersons:
             chosen.append(("salesperson coupling", check_salespersons))
     if settings.licenses:
-        chosen.append(("licence", check_licences))
+        chosen.append(("licence", check_licenses))
     chosen.append(("product availability", check_availability))
     if settings.identity.app is not None:
         chosen.append(("app credential", lambda env: check_app(env, window_days)))

@@ -72,11 +72,6 @@ class IntegrationIdentity(pulumi.ComponentResource):
             "clientSecret": self.client_secret,
         })
 
-    @property
-    def principal(self) -> pulumi.Output[str]:
-        """Alias of `integration_principal` (the program's name for it)."""
-        return self.integration_principal
-
     def _existing(self, identity: IdentitySettings) -> None:
         user, app = identity.user, identity.app
         self.user_principal_name = pulumi.Output.from_input(user.user_principal_name if user else None)

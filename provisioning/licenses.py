@@ -7,7 +7,6 @@ The provider holds no client: `clients_for(props["connection"])` rebuilds one pe
 """
 from __future__ import annotations
 
-import math
 from urllib.parse import quote
 
 import pulumi
@@ -18,7 +17,6 @@ from mscloud import Clients
 from mscloud.connection import clients_for
 from mscloud.odata import odata_string
 
-GRAPH_BATCH_SIZE = 20
 USERS_PAGE_SIZE = 999
 USAGE_LOCATION_HINT = "usage location"
 
@@ -130,10 +128,6 @@ def assign_request(path: str, sku_id: str, disabled_ids: list[str], add: bool) -
 def user_path(upn: str) -> str:
     """Graph takes the UPN in the path."""
     return f"/users/{quote(upn, safe='@')}"
-
-
-def batch_requests_needed(n: int) -> int:
-    return math.ceil(n / GRAPH_BATCH_SIZE)
 
 
 PERMISSION_HINT = ("the app the toolkit signs in as needs the Graph application permission "

@@ -1,4 +1,4 @@
-"""Role members as sets: normalising principals, diffing desired against live, chunking long lists.
+"""Role members as sets: normalising principals, diffing desired against live.
 
 A principal is `{"type": "user" | "application", "key": "<upn or app id>"}`; keys compare
 case-insensitively (UPNs and GUIDs are both case-insensitive in Entra ID and Dataverse).
@@ -6,13 +6,11 @@ case-insensitively (UPNs and GUIDs are both case-insensitive in Entra ID and Dat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence, TypeVar
+from typing import Iterable
 
 from mscloud.wellknown import APPLICATION, INTEGRATION, USER, principal_kind
 
 PRINCIPAL_TYPES = (USER, APPLICATION)
-
-T = TypeVar("T")
 
 
 class PrincipalError(ValueError):
@@ -77,22 +75,3 @@ def member_changes(current: Iterable[dict], desired: Iterable[dict]) -> MemberCh
     removed = [{"type": t, "key": k} for t, k in sorted(have - want)]
     return MemberChanges(added, removed)
 
-
-def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start:start + size])
-
-
-def chunk_by_length(values: Sequence[str], budget: int, per_item_overhead: int = 3) -> Iterator[list[str]]:
-    """Groups values so that each group's joined text stays within `budget` characters (URL length)."""
-    group: list[str] = []
-    used = 0
-    for value in values:
-        cost = len(value) + per_item_overhead
-        if group and used + cost > budget:
-            yield group
-            group, used = [], 0
-        group.append(value)
-        used += cost
-    if group:
-        yield group
