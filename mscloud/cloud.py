@@ -1,7 +1,7 @@
 """Endpoints as data: which authority, Graph and Dataverse hosts a stack talks to.
 
 Resource code never hard-codes a Microsoft host; it asks the stack's Cloud. The sandbox is one more
-cloud, read from the endpoints.json the running sandbox writes (CONTRACT §3).
+cloud, read from the endpoints.json the running sandbox writes (README.md, *The sandbox*).
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def cloud_named(name: str) -> Cloud:
 
 
 def cloud_from_endpoints(endpoints: dict, base_dir: Path | None = None) -> Cloud:
-    """The sandbox Cloud from the endpoints.json object (CONTRACT §3)."""
+    """The sandbox Cloud from the endpoints.json object the running sandbox writes."""
     try:
         authority = endpoints["authority"].rstrip("/")
         tenant_id = endpoints["tenant_id"]

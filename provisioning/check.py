@@ -1,8 +1,9 @@
 """`bcsi check`: the tests Business Central runs when the Dataverse connection is enabled, run first.
 
 Live reads only (Graph, Dataverse, Business Central API), never a write and no Pulumi state: a pipeline runs it
-after `pulumi up`, an operator when synchronization breaks. BC's own rules (API-NOTES, "What Business Central
-itself checks") plus the seed's other failure causes (couplings, licences, credentials). Each rule gives
+after `pulumi up`, an operator when synchronization breaks. BC's own rules (its user set-up,
+https://learn.microsoft.com/dynamics365/business-central/admin-setting-up-integration-with-dynamics-sales, and its base
+application's connection test) plus the seed's other failure causes (couplings, licences, credentials). Each rule gives
 `CheckResult`s; a rule whose reads fail gives one `fail` naming the error instead of stopping the others.
 Reads are paged and per kind, never per user, so the request count does not grow with the stack's users.
 """
@@ -436,5 +437,5 @@ def run_checks(env: LiveEnvironment, window_days: int = DEFAULT_CREDENTIAL_WINDO
 
 
 def report(stack: str, results: list[CheckResult]) -> dict:
-    """The CONTRACT §4 json shape."""
+    """The json shape README.md shows under *Checking a live environment*."""
     return {"stack": stack, "checks": [r.as_json() for r in results]}

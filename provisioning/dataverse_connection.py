@@ -83,5 +83,5 @@ class DataverseConnection(pulumi.ComponentResource):
 
 
 def _principal_keys(members_by_role: dict) -> dict[str, list[str]]:
-    """{role: [principal, ...]} as CONTRACT §5 shows them: UPNs and app ids, sorted."""
+    """{role: [principal, ...]} as the stack output roleAssignments shows them: UPNs and app ids, sorted."""
     return {role: sorted(str(m["key"]) for m in (members or [])) for role, members in members_by_role.items()}

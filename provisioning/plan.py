@@ -34,7 +34,7 @@ from solution_import.roles import read_holders, resolve_role
 
 @dataclass(frozen=True, order=True)
 class Change:
-    """One grant or revoke (CONTRACT §4); ordered so output groups by principal."""
+    """One grant or revoke (README.md, *Reviewing changes*); ordered so output groups by principal."""
 
     principal: str
     kind: str
