@@ -16,8 +16,8 @@ from pathlib import Path
 
 from mscloud.errors import ServiceError
 from mscloud.odata import odata_string
-from mscloud.wellknown import (DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION_SCOPE, FIXED_ID_ROLES, INTEGRATION,
-                                PRODUCT_AVAILABILITY_USER, SYSTEM_ADMINISTRATOR_TEMPLATE, fixed_role_id)
+from mscloud.wellknown import (APPLICATION, DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION_SCOPE, FIXED_ID_ROLES,
+                                INTEGRATION, PRODUCT_AVAILABILITY_USER, SYSTEM_ADMINISTRATOR_TEMPLATE, USER, fixed_role_id)
 from provisioning import couplings
 from provisioning.credentials import (DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRED, EXPIRING, NO_END, NONE,
                                       credential_expiry)
@@ -106,8 +106,8 @@ class LiveEnvironment:
         """(kind, key) of the integration principal: ("application", appId) or ("user", UPN); None if not found."""
         if self.settings.identity.app is not None:
             app_id = self.settings.identity.app.app_id or (self.app or {}).get("appId")
-            return ("application", guid(app_id)) if app_id else None
-        return ("user", self.settings.identity.user.user_principal_name.lower())
+            return (APPLICATION, guid(app_id)) if app_id else None
+        return (USER, self.settings.identity.user.user_principal_name.lower())
 
     @cached_property
     def bc(self):
@@ -146,13 +146,13 @@ def check_principal(env: LiveEnvironment) -> list[CheckResult]:
         return [failed(name, f"app registration {what!r}", "not found in Entra ID",
                        "run `pulumi up` to create the app registration")]
     kind, key = env.principal
-    obj = f"application user {key}" if kind == "application" else f"user {key}"
-    field = "applicationid" if kind == "application" else "domainname"
-    literal = key if kind == "application" else odata_string(key)
+    obj = f"application user {key}" if kind == APPLICATION else f"user {key}"
+    field = "applicationid" if kind == APPLICATION else "domainname"
+    literal = key if kind == APPLICATION else odata_string(key)
     rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=f"{field} eq {literal}",
                               expand="systemuserroles_association($select=roleid,name,_roletemplateid_value)")
     if not rows:
-        fix = ("run `pulumi up` (creates the application user)" if kind == "application"
+        fix = ("run `pulumi up` (creates the application user)" if kind == APPLICATION
                else "license the user in Entra ID so it syncs to Dataverse, then run `pulumi up`")
         return [failed(f"{name}.exists", obj, "no systemuser in Dataverse", fix)]
     user = rows[0]
@@ -168,7 +168,7 @@ def check_principal(env: LiveEnvironment) -> list[CheckResult]:
     else:
         results.append(passed(f"{name}.non-interactive", obj, "access mode 4"))
     results += principal_role_results(obj, user.get("systemuserroles_association") or [], env.root_roles)
-    if kind == "application" and env.settings.identity.user is not None:
+    if kind == APPLICATION and env.settings.identity.user is not None:
         results += integration_user_results(env)
     return results
 

@@ -11,7 +11,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 from mscloud.dataverse import in_filters
 from mscloud.errors import NotFound
 from mscloud.odata import odata_string
-from mscloud.wellknown import fixed_role_id
+from mscloud.wellknown import APPLICATION, USER, fixed_role_id
 from solution_import.common import DataverseSetupError, dataverse_for, guid, root_business_unit
 from solution_import.members import MemberChanges, PrincipalError, as_key, member_changes, normalise
 
@@ -43,9 +43,9 @@ def resolve_role(dataverse, role_name: str, role_id: str | None) -> str:
 
 def _holder_principal(row: dict) -> tuple[str, str] | None:
     if row.get("applicationid"):
-        return ("application", guid(row["applicationid"]))
+        return (APPLICATION, guid(row["applicationid"]))
     if row.get("domainname"):
-        return ("user", row["domainname"].strip().lower())
+        return (USER, row["domainname"].strip().lower())
     return None
 
 
@@ -67,12 +67,12 @@ def read_holders(dataverse, role_id: str) -> dict[tuple[str, str], str]:
 
 def resolve_principals(dataverse, principals: list[dict]) -> dict[tuple[str, str], str]:
     """systemuserids for the principals: one paged In query per kind (split only for very long lists)."""
-    by_type = {"user": [], "application": []}
+    by_type = {USER: [], APPLICATION: []}
     for p in principals:
         by_type[p["type"]].append(p["key"])
     found: dict[tuple[str, str], str] = {}
-    for type_, field in (("user", "domainname"), ("application", "applicationid")):
-        values = sorted(by_type[type_]) if type_ == "user" else sorted(guid(k) for k in by_type[type_])
+    for type_, field in ((USER, "domainname"), (APPLICATION, "applicationid")):
+        values = sorted(by_type[type_]) if type_ == USER else sorted(guid(k) for k in by_type[type_])
         for condition in in_filters(field, values):
             rows = dataverse.list("systemusers", select=_HOLDER_FIELDS, filter=condition)
             for row in rows:
