@@ -7,7 +7,7 @@ tenants or languages, names may.
 from __future__ import annotations
 
 # --- Microsoft first-party applications (the same app id in every tenant) --------------------------------
-# https://learn.microsoft.com/troubleshoot/entra/entra-id/governance/verify-first-party-apps-sign-in
+# https://learn.microsoft.com/troubleshoot/azure/active-directory/verify-first-party-apps-sign-in
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"              # Microsoft Graph
 DYNAMICS_CRM_APP_ID = "00000007-0000-0000-c000-000000000000"       # Dynamics CRM (Dataverse)
 # "the resource ID of Business Central":
