@@ -3,22 +3,32 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # the clients' modules import requests and msal: loaded when `connect` builds them
+    from mscloud.businesscentral import BusinessCentralClient
+    from mscloud.cloud import Cloud
+    from mscloud.credentials import ClientCredential
+    from mscloud.dataverse import DataverseClient
+    from mscloud.graph import GraphClient
+    from mscloud.http import HttpCore
+    from mscloud.tokens import TokenProvider
 
 
 @dataclass
 class Clients:
     """Graph, Dataverse (per org URL) and Business Central (per environment) clients sharing one HttpCore."""
 
-    cloud: object
-    credential: object
-    http: object
-    tokens: object
-    graph: object
-    _dataverse: dict = field(default_factory=dict, repr=False)
-    _bc: dict = field(default_factory=dict, repr=False)
+    cloud: Cloud
+    credential: ClientCredential
+    http: HttpCore
+    tokens: TokenProvider
+    graph: GraphClient
+    _dataverse: dict[str, DataverseClient] = field(default_factory=dict, repr=False)
+    _bc: dict[str, BusinessCentralClient] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def dataverse(self, org_url: str | None = None):
+    def dataverse(self, org_url: str | None = None) -> DataverseClient:
         """The client for one Dataverse org; the sandbox's org when omitted there."""
         from mscloud.dataverse import DataverseClient
 
@@ -30,7 +40,8 @@ class Clients:
                 self._dataverse[url.lower()] = DataverseClient(self.http, url)
             return self._dataverse[url.lower()]
 
-    def business_central(self, environment: str):
+    def business_central(self, environment: str) -> BusinessCentralClient:
+        """The client for one Business Central environment of the signed-in tenant."""
         from mscloud.businesscentral import BusinessCentralClient
 
         with self._lock:

@@ -1,14 +1,13 @@
 """Endpoints as data: which authority, Graph and Dataverse hosts a stack talks to.
 
 Resource code never hard-codes a Microsoft host; it asks the stack's Cloud. The sandbox is one more
-cloud, read from the endpoints.json the running sandbox writes (CONTRACT §3).
+cloud, read from the endpoints.json the running sandbox writes (README.md, *The sandbox*).
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 
@@ -89,13 +88,8 @@ def cloud_named(name: str) -> Cloud:
         raise CloudError(f"unknown cloud {name!r} (allowed: {', '.join(sorted(CLOUDS))}, sandbox)") from None
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def cloud_from_endpoints(endpoints: dict, base_dir: Path | None = None) -> Cloud:
-    """The sandbox Cloud from the endpoints.json object (CONTRACT §3)."""
+    """The sandbox Cloud from the endpoints.json object the running sandbox writes."""
     try:
         authority = endpoints["authority"].rstrip("/")
         tenant_id = endpoints["tenant_id"]

@@ -1,4 +1,5 @@
-"""Who the toolkit signs in as: a client secret, a certificate, or a federated token file (CONTRACT §7).
+"""Who the toolkit signs in as: a client secret, a certificate, or a federated token file, read from the
+AZURE_* environment variables (README.md, *Pointing a stack at a real tenant*).
 
 The credential object is safe to print: its repr names the tenant, client and kind, never the secret.
 """

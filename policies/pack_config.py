@@ -15,7 +15,7 @@ SHRINK_POLICY = "role-assignment-shrink"
 
 
 def pack_config(base: dict, stack_outputs: dict) -> dict:
-    """`base` with `previousRoleAssignments` set from the stack output `roleAssignments` (CONTRACT §5), if any."""
+    """`base` with `previousRoleAssignments` set from the stack output `roleAssignments` (README.md, *Stack outputs*), if any."""
     result = copy.deepcopy(base)
     previous = stack_outputs.get("roleAssignments")
     if isinstance(previous, dict):

@@ -11,6 +11,10 @@ import re
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
+from mscloud.wellknown import (DELEGATE_TEMPLATE, ENTRA_DEFAULT_SECRET_DAYS, INTEGRATION, INTEGRATION_ADMINISTRATOR,
+                                INTEGRATION_ADMINISTRATOR_ROLE_ID, PRODUCT_AVAILABILITY_USER,
+                                SYSTEM_ADMINISTRATOR_TEMPLATE, SYSTEM_CUSTOMIZER_TEMPLATE, USER, principal_kind)
+
 try:
     from pulumi_policy.proxy import UnknownValueError
 except ImportError:  # the rules themselves need no CrossGuard
@@ -31,16 +35,12 @@ AZUREAD_USER = "azuread:index/user:User"
 PASSWORDS = (APPLICATION_PASSWORD, SERVICE_PRINCIPAL_PASSWORD)
 CERTIFICATES = (APPLICATION_CERTIFICATE, SERVICE_PRINCIPAL_CERTIFICATE)
 
-INTEGRATION_ADMINISTRATOR = "integration administrator"
-INTEGRATION_ADMINISTRATOR_ROLE_ID = "8c8d4f51-a72b-e511-80d9-3863bb349780"
-PRODUCT_AVAILABILITY_USER = "product availability user"
-# Role template ids of the built-in admin roles (the same in every Dataverse environment).
+# The built-in admin roles by role template id.
 ADMIN_ROLE_TEMPLATES = {
-    "627090ff-40a3-4053-8790-584edc5be201": "System Administrator",
-    "119f245c-3cc8-4b62-b31c-d1a046ced15d": "System Customizer",
-    "d892cc0b-28c7-4e88-bd92-72f2c366baed": "Delegate",
+    SYSTEM_ADMINISTRATOR_TEMPLATE: "System Administrator",
+    SYSTEM_CUSTOMIZER_TEMPLATE: "System Customizer",
+    DELEGATE_TEMPLATE: "Delegate",
 }
-ENTRA_DEFAULT_SECRET_DAYS = 730  # Graph addPassword's default end: start + 2 years
 
 
 class NotApplicable(Exception):
@@ -61,10 +61,10 @@ def principal_key(entry: Any) -> tuple[str, str]:
     """(type, key) of a principal given as `{"type", "key"}` or as a plain UPN / app id string."""
     if isinstance(entry, Mapping):
         key = str(entry.get("key") or "").strip()
-        kind = str(entry.get("type") or ("user" if "@" in key else "application"))
+        kind = str(entry.get("type") or principal_kind(key))
     else:
         key = str(entry or "").strip()
-        kind = "user" if "@" in key else "application"
+        kind = principal_kind(key)
     return kind, key
 
 
@@ -91,14 +91,14 @@ def role_principals(props: Mapping[str, Any]) -> list[tuple[str, str]]:
     result = []
     for entry in props.get("principals") or ():
         kind, key = principal_key(entry)
-        if key.lower() == "integration" and integration:
+        if key.lower() == INTEGRATION and integration:
             kind, key = principal_key(props.get("integrationPrincipal"))
         result.append((kind, key))
     return result
 
 
 def _describe(kind: str, key: str) -> str:
-    return f"{'user' if kind == 'user' else 'application'} '{key}'"
+    return f"{'user' if kind == USER else 'application'} '{key}'"
 
 
 # --- mandatory rules -------------------------------------------------------------------------------
@@ -108,12 +108,12 @@ def integration_admin_only_for_integration_principal(resource_type: str, props: 
     """Integration Administrator lets its holder reconfigure the sync: only the sync account may hold it."""
     if resource_type != ROLE_ASSIGNMENT:
         return []
-    is_admin_role = (str(props.get("roleName") or "").strip().casefold() == INTEGRATION_ADMINISTRATOR
+    is_admin_role = (str(props.get("roleName") or "").strip().casefold() == INTEGRATION_ADMINISTRATOR.casefold()
                      or _guid(props.get("roleId")) == INTEGRATION_ADMINISTRATOR_ROLE_ID)
     if not is_admin_role:
         return []
     integration = integration_key(props)
-    others = [(kind, key) for kind, key in role_principals(props) if key.lower() not in ("integration", integration)]
+    others = [(kind, key) for kind, key in role_principals(props) if key.lower() not in (INTEGRATION, integration)]
     if others and integration is None:
         principal_key(props.get("integrationPrincipal"))  # raises UnknownValueError: CrossGuard says "can't judge yet"
     allowed = f"the integration principal '{integration}'" if integration else "the integration principal (none set)"
@@ -272,7 +272,7 @@ def user_principal_names(resource_type: str, props: Mapping[str, Any]) -> list[s
     """Every UPN a resource hands something to or creates."""
     if resource_type == ROLE_ASSIGNMENT:
         return [key for kind, key in role_principals(props)
-                if (kind == "user" or "@" in key) and key.lower() != "integration"]  # unresolved: not a UPN
+                if (kind == USER or "@" in key) and key.lower() != INTEGRATION]  # unresolved: not a UPN
     if resource_type == LICENSE_ASSIGNMENT:
         return [str(u) for u in props.get("users") or ()]
     if resource_type in (AZUREAD_USER, INTEGRATION_USER_ACCESS):
@@ -343,7 +343,7 @@ def product_availability_users_present(resources: Iterable[tuple[str, Mapping[st
     holders = _role_holders(resources)
     if not holders:
         raise NotApplicable("the stack assigns no Dataverse roles")
-    if holders.get(PRODUCT_AVAILABILITY_USER):
+    if holders.get(PRODUCT_AVAILABILITY_USER.casefold()):
         return []
     return ["role 'Product Availability User' has no principals: nobody can look up Business Central item "
             "availability from Sales"]

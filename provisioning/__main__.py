@@ -2,7 +2,7 @@
 
 Program time stays cheap and offline: settings are validated, the solution zip is read, resources are
 declared; every cloud read happens inside the resources' providers during preview/up.
-Stack outputs are CONTRACT §5 (integrationPrincipal, solution, roleAssignments, licenseAssignments) plus couplings.
+Stack outputs are those README.md lists under *Stack outputs* (integrationPrincipal, solution, roleAssignments, licenseAssignments) plus couplings.
 """
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """`bcsi check`: the tests Business Central runs when the Dataverse connection is enabled, run first.
 
 Live reads only (Graph, Dataverse, Business Central API), never a write and no Pulumi state: a pipeline runs it
-after `pulumi up`, an operator when synchronization breaks. BC's own rules (API-NOTES, "What Business Central
-itself checks") plus the seed's other failure causes (couplings, licences, credentials). Each rule gives
+after `pulumi up`, an operator when synchronization breaks. BC's own rules (its user set-up,
+https://learn.microsoft.com/dynamics365/business-central/admin-setting-up-integration-with-dynamics-sales, and its base
+application's connection test) plus the seed's other failure causes (couplings, licences, credentials). Each rule gives
 `CheckResult`s; a rule whose reads fail gives one `fail` naming the error instead of stopping the others.
 Reads are paged and per kind, never per user, so the request count does not grow with the stack's users.
 """
@@ -14,21 +15,19 @@ from functools import cached_property
 from pathlib import Path
 
 from mscloud.errors import ServiceError
+from mscloud.odata import odata_string
+from mscloud.wellknown import (APPLICATION, DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION_SCOPE, FIXED_ID_ROLES,
+                                INTEGRATION, PRODUCT_AVAILABILITY_USER, SYSTEM_ADMINISTRATOR_TEMPLATE, USER, fixed_role_id)
 from provisioning import couplings
 from provisioning.credentials import (DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRED, EXPIRING, NO_END, NONE,
                                       credential_expiry)
-from provisioning.licenses import LicenseError, group_holds, license_graph
-from solution_import.common import (ACCESS_MODE_NON_INTERACTIVE, SYSTEM_ADMINISTRATOR_TEMPLATE, DataverseSetupError,
-                                    guid, quote, root_business_unit)
+from provisioning.licenses import LicenseError, LicenseReader
+from solution_import.common import ACCESS_MODE_NON_INTERACTIVE, DataverseSetupError, guid, root_business_unit
 from solution_import.package import PackageError, read_package
-from solution_import.roles import FIXED_ROLE_IDS, holder_rows
+from solution_import.roles import holder_rows
 from solution_import.versions import VersionError, compare_versions
 
 PASS, FAIL, WARN = "pass", "fail", "warn"
-INTEGRATION_ROLES = ("Integration Administrator", "Integration User")
-PRODUCT_AVAILABILITY_USER = "Product Availability User"
-DYNAMICS_CRM_APP_ID = "00000007-0000-0000-c000-000000000000"
-DATAVERSE_SCOPE = "user_impersonation"
 _ROLE_FIELDS = ["roleid", "name", "_roletemplateid_value", "_businessunitid_value"]
 _USER_FIELDS = ["systemuserid", "domainname", "applicationid", "isdisabled", "accessmode"]
 # What one check cannot read is reported as that check's failure; anything else is a bug and propagates.
@@ -96,7 +95,7 @@ class LiveEnvironment:
         app = self.settings.identity.app
         if app is None:
             return None
-        condition = f"appId eq {quote(app.app_id)}" if app.app_id else f"displayName eq {quote(app.display_name)}"
+        condition = f"appId eq {odata_string(app.app_id)}" if app.app_id else f"displayName eq {odata_string(app.display_name)}"
         found = self.clients.graph.list("/applications", params={
             "$filter": condition,
             "$select": "id,appId,displayName,passwordCredentials,keyCredentials"})
@@ -107,8 +106,8 @@ class LiveEnvironment:
         """(kind, key) of the integration principal: ("application", appId) or ("user", UPN); None if not found."""
         if self.settings.identity.app is not None:
             app_id = self.settings.identity.app.app_id or (self.app or {}).get("appId")
-            return ("application", guid(app_id)) if app_id else None
-        return ("user", self.settings.identity.user.user_principal_name.lower())
+            return (APPLICATION, guid(app_id)) if app_id else None
+        return (USER, self.settings.identity.user.user_principal_name.lower())
 
     @cached_property
     def bc(self):
@@ -121,7 +120,7 @@ class LiveEnvironment:
 
 def role_named(roles: list[dict], name: str) -> tuple[dict | None, str]:
     """(role, how it was found): BC's fixed id where the solution gives one, else the name; (None, how) if absent."""
-    fixed = FIXED_ROLE_IDS.get(name.lower())
+    fixed = fixed_role_id(name)
     if fixed:
         for role in roles:
             if guid(role.get("roleid")) == fixed:
@@ -147,13 +146,13 @@ def check_principal(env: LiveEnvironment) -> list[CheckResult]:
         return [failed(name, f"app registration {what!r}", "not found in Entra ID",
                        "run `pulumi up` to create the app registration")]
     kind, key = env.principal
-    obj = f"application user {key}" if kind == "application" else f"user {key}"
-    field = "applicationid" if kind == "application" else "domainname"
-    literal = key if kind == "application" else quote(key)
+    obj = f"application user {key}" if kind == APPLICATION else f"user {key}"
+    field = "applicationid" if kind == APPLICATION else "domainname"
+    literal = key if kind == APPLICATION else odata_string(key)
     rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=f"{field} eq {literal}",
                               expand="systemuserroles_association($select=roleid,name,_roletemplateid_value)")
     if not rows:
-        fix = ("run `pulumi up` (creates the application user)" if kind == "application"
+        fix = ("run `pulumi up` (creates the application user)" if kind == APPLICATION
                else "license the user in Entra ID so it syncs to Dataverse, then run `pulumi up`")
         return [failed(f"{name}.exists", obj, "no systemuser in Dataverse", fix)]
     user = rows[0]
@@ -169,7 +168,7 @@ def check_principal(env: LiveEnvironment) -> list[CheckResult]:
     else:
         results.append(passed(f"{name}.non-interactive", obj, "access mode 4"))
     results += principal_role_results(obj, user.get("systemuserroles_association") or [], env.root_roles)
-    if kind == "application" and env.settings.identity.user is not None:
+    if kind == APPLICATION and env.settings.identity.user is not None:
         results += integration_user_results(env)
     return results
 
@@ -177,7 +176,7 @@ def check_principal(env: LiveEnvironment) -> list[CheckResult]:
 def integration_user_results(env: LiveEnvironment) -> list[CheckResult]:
     """Beside an app, the stack's integration user is set to non-interactive (it must not sign in)."""
     upn = env.settings.identity.user.user_principal_name.lower()
-    rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=f"domainname eq {quote(upn)}")
+    rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=f"domainname eq {odata_string(upn)}")
     name, obj = "integration user.non-interactive", f"user {upn}"
     if not rows:
         return [failed(name, obj, "no systemuser in Dataverse",
@@ -205,7 +204,7 @@ def principal_role_results(obj: str, held: list[dict], root_roles: list[dict]) -
     else:
         results.append(passed(f"{name}.not-system-administrator", obj, "does not hold System Administrator"))
     held_ids = {guid(r.get("roleid")) for r in held}
-    for role_name in INTEGRATION_ROLES:
+    for role_name in FIXED_ID_ROLES:
         rule = f"{name}.{role_name.lower().replace(' ', '-')}"
         role, how = role_named(root_roles, role_name)
         if role is None:
@@ -228,9 +227,9 @@ def check_solution(env: LiveEnvironment) -> list[CheckResult]:
     package = read_package(env.project_dir / env.settings.solution.path)
     obj = f"solution {package.unique_name}"
     rows = env.dataverse.list("solutions", select=["solutionid", "uniquename", "version"],
-                              filter=f"uniquename eq {quote(package.unique_name)}")
+                              filter=f"uniquename eq {odata_string(package.unique_name)}")
     jobs = env.dataverse.list("importjobs", select=["importjobid", "solutionname", "startedon", "completedon", "data"],
-                              filter=f"solutionname eq {quote(package.unique_name)}")
+                              filter=f"solutionname eq {odata_string(package.unique_name)}")
     latest = max(jobs, key=lambda j: str(j.get("startedon") or ""), default=None)
     if latest is not None and 'result="failure"' in str(latest.get("data") or ""):
         return [failed(name, obj, f"the last import (job {guid(latest['importjobid'])}) failed",
@@ -271,11 +270,8 @@ def check_currency(env: LiveEnvironment) -> list[CheckResult]:
 def check_salespersons(env: LiveEnvironment) -> list[CheckResult]:
     name = "salesperson coupling"
     mapping = dict(env.settings.salespersons)
-    salespersons = env.bc.salespersons(str(env.company["id"]), params={"$select": "code,displayName,email,blocked"})
-    users = []
-    for condition in couplings.user_filters(mapping.values()):
-        users += env.dataverse.list("systemusers", select=["systemuserid", "domainname", "isdisabled"], filter=condition,
-                                    expand="systemuserroles_association($select=roleid)")
+    salespersons = couplings.read_salespersons(env.bc, env.company)
+    users = couplings.read_sales_users(env.dataverse, mapping.values())
     results = []
     for code in sorted(mapping, key=str.upper):
         obj = f"salesperson {code.upper()} -> {mapping[code].lower()}"
@@ -296,23 +292,23 @@ def check_salespersons(env: LiveEnvironment) -> list[CheckResult]:
 # 5. Licences
 
 
-def check_licences(env: LiveEnvironment) -> list[CheckResult]:
+def check_licenses(env: LiveEnvironment) -> list[CheckResult]:
     name = "licence"
     integration_user = (env.settings.identity.user.user_principal_name.lower()
                         if env.settings.identity.user is not None else None)
     results = []
     for sku, entry in sorted(env.settings.licenses.items()):
-        graph = license_graph(env.connection, sku)
+        graph = LicenseReader(env.clients, sku)
         sku_id = graph.sku()["skuId"]
         direct, inherited = graph.holders(sku_id)
         holding = {u.lower() for u in (*direct, *inherited)}
-        wanted = sorted({integration_user if u == "integration" else u.lower() for u in entry.users} - {None})
+        wanted = sorted({integration_user if u == INTEGRATION else u.lower() for u in entry.users} - {None})
         missing = [u for u in wanted if u not in holding]
         for user in missing:
             results.append(failed(name, f"{user} ({sku})", f"does not hold {sku} (directly or via a group)",
                                   "run `pulumi up --refresh` (assigns the licence)"))
         groups = graph.groups(entry.groups)
-        unlicensed = [g for g, group in groups.items() if not group_holds(group, sku_id)]
+        unlicensed = [g for g, group in groups.items() if not graph.group_holds(group, sku_id)]
         for group_name in unlicensed:
             results.append(failed(name, f"group {group_name} ({sku})", f"the group has no {sku} licence",
                                   "run `pulumi up --refresh` (assigns the licence to the group)"))
@@ -390,20 +386,21 @@ def check_app(env: LiveEnvironment, window_days: int) -> list[CheckResult]:
     federated = graph.list(f"/applications/{app['id']}/federatedIdentityCredentials")
     results = credential_results(obj, app, federated, env.now, window_days)
     managed = env.settings.identity.mode == "manage"
-    sp = graph.list("/servicePrincipals", params={"$filter": f"appId eq {quote(app['appId'])}", "$select": "id,appId"})
-    crm = graph.list("/servicePrincipals", params={"$filter": f"appId eq {quote(DYNAMICS_CRM_APP_ID)}",
+    sp = graph.list("/servicePrincipals", params={"$filter": f"appId eq {odata_string(app['appId'])}", "$select": "id,appId"})
+    crm = graph.list("/servicePrincipals", params={"$filter": f"appId eq {odata_string(DYNAMICS_CRM_APP_ID)}",
                                                    "$select": "id,appId"})
+    scope = DYNAMICS_CRM_USER_IMPERSONATION_SCOPE
     grants = []
     if sp and crm:
-        grants = graph.list("/oauth2PermissionGrants", params={"$filter": f"clientId eq {quote(sp[0]['id'])}"})
+        grants = graph.list("/oauth2PermissionGrants", params={"$filter": f"clientId eq {odata_string(sp[0]['id'])}"})
     consented = [g for g in grants if g.get("resourceId") == crm[0]["id"] and g.get("consentType") == "AllPrincipals"
-                 and DATAVERSE_SCOPE in str(g.get("scope") or "").split()] if crm else []
+                 and scope in str(g.get("scope") or "").split()] if crm else []
     if consented:
-        results.append(passed("app consent", obj, f"admin consent for Dataverse ({DATAVERSE_SCOPE})"))
+        results.append(passed("app consent", obj, f"admin consent for Dataverse ({scope})"))
     else:
-        detail = ("no service principal" if not sp else f"no admin consent for Dataverse ({DATAVERSE_SCOPE})")
+        detail = ("no service principal" if not sp else f"no admin consent for Dataverse ({scope})")
         fix = ("run `pulumi up` (grants admin consent)" if managed
-               else f"grant admin consent for Dynamics CRM {DATAVERSE_SCOPE} to the app in Entra ID")
+               else f"grant admin consent for Dynamics CRM {scope} to the app in Entra ID")
         results.append((failed if managed else warned)("app consent", obj, detail, fix))
     return results
 
@@ -420,7 +417,7 @@ def rules(settings, window_days: int):
         if settings.salespersons:
             chosen.append(("salesperson coupling", check_salespersons))
     if settings.licenses:
-        chosen.append(("licence", check_licences))
+        chosen.append(("licence", check_licenses))
     chosen.append(("product availability", check_availability))
     if settings.identity.app is not None:
         chosen.append(("app credential", lambda env: check_app(env, window_days)))
@@ -440,5 +437,5 @@ def run_checks(env: LiveEnvironment, window_days: int = DEFAULT_CREDENTIAL_WINDO
 
 
 def report(stack: str, results: list[CheckResult]) -> dict:
-    """The CONTRACT §4 json shape."""
+    """The json shape README.md shows under *Checking a live environment*."""
     return {"stack": stack, "checks": [r.as_json() for r in results]}

@@ -1,4 +1,4 @@
-"""`bcsi check` output: a plain table for terminals and logs, markdown for PR comments, json (CONTRACT §4)."""
+"""`bcsi check` output: a plain table for terminals and logs, markdown for PR comments, json (README.md, *Checking a live environment*)."""
 from __future__ import annotations
 
 import json

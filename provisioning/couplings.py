@@ -1,6 +1,6 @@
 """SalespersonCouplings: BC salespersons paired with Sales users, validated (never written) and exported.
 
-Business Central has no public API to write the coupling (API-NOTES), so this dynamic resource only reads:
+Business Central has no public API to write the coupling (README.md, *Salesperson couplings*), so this dynamic resource only reads:
 every configured salesperson code exists in BC `salespersonPurchasers` and is not blocked; every mapped Sales
 user exists in Dataverse, is enabled and holds at least one role. Its output `couplings` is what the BC side
 applies (Dataverse Connection Setup, "Couple Salespersons"). Unmapped salespersons are warned about.
@@ -84,20 +84,29 @@ def unmapped_text(codes: list[str]) -> str:
 # Live reads
 
 
+def read_salespersons(bc, company: dict) -> list[dict]:
+    """The company's BC salespersons, the fields a coupling needs (one paged request)."""
+    return bc.salespersons(str(company["id"]), params={"$select": "code,displayName,email,blocked"})
+
+
+def read_sales_users(dataverse, upns) -> list[dict]:
+    """The Sales users with these UPNs and their role ids, in In(domainname) queries of DATAVERSE_IN_CHUNK UPNs."""
+    users = []
+    for condition in user_filters(upns):
+        users += dataverse.list("systemusers", select=["systemuserid", "domainname", "isdisabled"], filter=condition,
+                                expand="systemuserroles_association($select=roleid)")
+    return users
+
+
 def live_state(props: dict) -> tuple[list[dict], list[str], list[str]]:
     """Read BC salespersons (one paged request after the company lookup) and the mapped Sales users."""
     clients = clients_for(props["connection"])
     bc_settings = props.get("businessCentral") or {}
     bc = clients.business_central(bc_settings["environment"])
     company = pick_company(bc.companies(), bc_settings.get("company"))
-    salespersons = bc.salespersons(str(company["id"]), params={"$select": "code,displayName,email,blocked"})
     mapping = dict(props.get("salespersons") or {})
-    dataverse = clients.dataverse(props.get("environmentUrl"))
-    users = []
-    for condition in user_filters(mapping.values()):
-        users += dataverse.list("systemusers", select=["systemuserid", "domainname", "isdisabled"], filter=condition,
-                                expand="systemuserroles_association($select=roleid)")
-    return evaluate(mapping, salespersons, users)
+    users = read_sales_users(clients.dataverse(props.get("environmentUrl")), mapping.values())
+    return evaluate(mapping, read_salespersons(bc, company), users)
 
 
 class SalespersonCouplingsProvider(dynamic.ResourceProvider):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field as dataclass_field
 
 import pulumi
 
-from solution_import.members import INTEGRATION, classify
+from solution_import.members import classify
 from solution_import.roles import RoleAssignment
 from solution_import.solution import IntegrationSolution
 from solution_import.users import ApplicationUser, IntegrationUserAccess
@@ -32,7 +32,7 @@ class DataverseConnectionArgs:
 
 def role_principals(members) -> list[dict]:
     """A `bcsi:roles` list as RoleAssignment principals; `integration` stays a placeholder the resource resolves."""
-    return [{"type": "user", "key": INTEGRATION} if m == INTEGRATION else classify(m) for m in members]
+    return [classify(m) for m in members]
 
 
 def resource_suffix(role_name: str) -> str:
@@ -83,5 +83,5 @@ class DataverseConnection(pulumi.ComponentResource):
 
 
 def _principal_keys(members_by_role: dict) -> dict[str, list[str]]:
-    """{role: [principal, ...]} as CONTRACT §5 shows them: UPNs and app ids, sorted."""
+    """{role: [principal, ...]} as the stack output roleAssignments shows them: UPNs and app ids, sorted."""
     return {role: sorted(str(m["key"]) for m in (members or [])) for role, members in members_by_role.items()}

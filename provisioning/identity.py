@@ -13,17 +13,12 @@ from pathlib import Path
 import pulumi
 import pulumi_azuread as azuread
 
+from mscloud.wellknown import (BUSINESS_CENTRAL_API_READWRITE_ALL, BUSINESS_CENTRAL_APP_ID, DYNAMICS_CRM_APP_ID,
+                                DYNAMICS_CRM_USER_IMPERSONATION, DYNAMICS_CRM_USER_IMPERSONATION_SCOPE, FEDERATED_AUDIENCE,
+                                STACK_SECRET_NAME)
 from provisioning.passwords import CredentialWindow, GeneratedPassword
 from provisioning.settings import IdentitySettings
 
-# Well-known first-party applications and the permission ids the integration needs. Looked up in the
-# published first-party permission tables (maciejporebski/azure-ad-first-party-apps-permissions,
-# apps/Dataverse.md and apps/Dynamics 365 Business Central.md) and as used in Microsoft's own samples.
-DYNAMICS_CRM_APP_ID = "00000007-0000-0000-c000-000000000000"  # "Dynamics CRM" (Dataverse)
-DYNAMICS_CRM_USER_IMPERSONATION = "78ce3f0f-a1ce-49c2-8cde-64b5c0896db4"  # delegated scope user_impersonation
-BUSINESS_CENTRAL_APP_ID = "996def3d-b36c-4153-8607-a6fd3c01b89f"  # "Dynamics 365 Business Central"
-BUSINESS_CENTRAL_API_READWRITE_ALL = "a42b0b75-311e-488d-b67e-8fe84f924341"  # app role API.ReadWrite.All
-FEDERATED_AUDIENCE = "api://AzureADTokenExchange"
 COMPONENT_TYPE = "bcsi:identity:IntegrationIdentity"
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 
@@ -76,11 +71,6 @@ class IntegrationIdentity(pulumi.ComponentResource):
             "servicePrincipalId": self.service_principal_id,
             "clientSecret": self.client_secret,
         })
-
-    @property
-    def principal(self) -> pulumi.Output[str]:
-        """Alias of `integration_principal` (the program's name for it)."""
-        return self.integration_principal
 
     def _existing(self, identity: IdentitySettings) -> None:
         user, app = identity.user, identity.app
@@ -141,7 +131,7 @@ class IntegrationIdentity(pulumi.ComponentResource):
         if settings.credential == "secret":
             window = CredentialWindow(f"{name}-secret-window", days=settings.secret_expiry_days, opts=self._child)
             self.credential = azuread.ApplicationPassword(
-                f"{name}-secret", application_id=app.id, display_name="bcsi integration",
+                f"{name}-secret", application_id=app.id, display_name=STACK_SECRET_NAME,
                 start_date=window.startDate, end_date=window.endDate,
                 opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["value"]),
             )
@@ -174,6 +164,6 @@ class IntegrationIdentity(pulumi.ComponentResource):
         )
         self.delegated_grant = azuread.ServicePrincipalDelegatedPermissionGrant(
             f"{name}-crm-user-impersonation", service_principal_object_id=principal.object_id,
-            resource_service_principal_object_id=crm.object_id, claim_values=["user_impersonation"],
+            resource_service_principal_object_id=crm.object_id, claim_values=[DYNAMICS_CRM_USER_IMPERSONATION_SCOPE],
             opts=self._child,
         )

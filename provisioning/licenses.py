@@ -7,17 +7,16 @@ The provider holds no client: `clients_for(props["connection"])` rebuilds one pe
 """
 from __future__ import annotations
 
-import math
 from urllib.parse import quote
 
 import pulumi
 import pulumi.dynamic as dynamic
 from pulumi.runtime.rpc import UNKNOWN
 
+from mscloud import Clients
 from mscloud.connection import clients_for
 from mscloud.odata import odata_string
 
-GRAPH_BATCH_SIZE = 20
 USERS_PAGE_SIZE = 999
 USAGE_LOCATION_HINT = "usage location"
 
@@ -131,10 +130,6 @@ def user_path(upn: str) -> str:
     return f"/users/{quote(upn, safe='@')}"
 
 
-def batch_requests_needed(n: int) -> int:
-    return math.ceil(n / GRAPH_BATCH_SIZE)
-
-
 PERMISSION_HINT = ("the app the toolkit signs in as needs the Graph application permission "
                    "LicenseAssignment.ReadWrite.All, with admin consent")
 
@@ -193,12 +188,17 @@ def change_summary(olds: dict, news: dict) -> str:
 # Graph work
 
 
-class _Graph:
-    """The Graph reads and writes of one run, built from the secret-free connection dict."""
+class LicenseReader:
+    """One SKU's live state in the tenant: the reads the provider, `bcsi plan` and `bcsi check` share."""
 
-    def __init__(self, props: dict):
-        self.graph = clients_for(props["connection"]).graph
-        self.part_number = props["skuPartNumber"]
+    def __init__(self, clients: Clients, sku_part_number: str):
+        self.graph = clients.graph
+        self.part_number = sku_part_number
+
+    @classmethod
+    def for_props(cls, props: dict):
+        """Built inside each provider call from the secret-free connection dict (providers hold no client)."""
+        return cls(clients_for(props["connection"]), props["skuPartNumber"])
 
     def sku(self) -> dict:
         return find_sku(self.graph.list("/subscribedSkus"), self.part_number)
@@ -224,6 +224,15 @@ class _Graph:
         if missing:
             raise LicenseError(f"{self.part_number}: no group named {', '.join(missing)} in the tenant")
         return {n: by_name[n] for n in names}
+
+    @staticmethod
+    def group_holds(group: dict, sku_id: str) -> bool:
+        """Whether a group (as `groups` returns it) has the SKU assigned."""
+        return any(str(a.get("skuId", "")).lower() == sku_id.lower() for a in group.get("assignedLicenses") or ())
+
+
+class LicenseWriter(LicenseReader):
+    """The provider's writes for one SKU: only the difference, users in Graph `$batch`."""
 
     def assign_users(self, sku_id: str, disabled: list[str], add: list[str], remove: list[str],
                      usage_location: str | None) -> None:
@@ -267,20 +276,6 @@ class _Graph:
                             {"addLicenses": [{"skuId": sku_id, "disabledPlans": disabled}], "removeLicenses": []})
 
 
-def license_graph(connection: dict, sku_part_number: str) -> _Graph:
-    """The provider's own Graph reads for one SKU, outside an engine run: `bcsi plan` compares with exactly these."""
-    return _Graph({"connection": connection, "skuPartNumber": sku_part_number})
-
-
-def group_holds(group: dict, sku_id: str) -> bool:
-    """Whether a group (as `_Graph.groups` returns it) has the SKU assigned."""
-    return _group_holds(group, sku_id)
-
-
-def _group_holds(group: dict, sku_id: str) -> bool:
-    return any(str(a.get("skuId", "")).lower() == sku_id.lower() for a in group.get("assignedLicenses") or ())
-
-
 class LicenseAssignmentProvider(dynamic.ResourceProvider):
     """Create/update send only the difference; read returns the live direct holders so refresh shows drift."""
 
@@ -310,7 +305,7 @@ class LicenseAssignmentProvider(dynamic.ResourceProvider):
         (users who already hold the SKU, e.g. adopted on a first run), so a no-change preview costs one request."""
         same_sku = str(olds.get("skuPartNumber", "")).upper() == str(news["skuPartNumber"]).upper()
         managed = (olds.get("users") or []) if same_sku and not has_unknown(olds.get("users")) else []
-        graph = _Graph(news)
+        graph = LicenseReader.for_props(news)
         sku = graph.sku()
         available = available_units(sku, news["users"], managed)
         if len(news["users"]) > available:
@@ -333,22 +328,22 @@ class LicenseAssignmentProvider(dynamic.ResourceProvider):
         return dynamic.UpdateResult(self._apply(news, managed=sorted(managed), old_groups=olds.get("groups") or []))
 
     def read(self, id_, props):
-        graph = _Graph(props)
+        graph = LicenseReader.for_props(props)
         sku_id = props.get("skuId") or graph.sku()["skuId"]
         direct, inherited = graph.holders(sku_id)
         return dynamic.ReadResult(id_, {**props, "skuId": sku_id, "members": direct, "groupMembers": inherited})
 
     def delete(self, _id, props):
-        graph = _Graph(props)
+        graph = LicenseWriter.for_props(props)
         sku_id = props.get("skuId") or graph.sku()["skuId"]
         direct, _ = graph.holders(sku_id)
         managed = set(props.get("users") or []) | set(props.get("members") or [])
         graph.assign_users(sku_id, [], [], sorted(set(direct) & managed), None)
         groups = graph.groups(props.get("groups"))
-        graph.assign_groups(sku_id, [], groups, [], [n for n, g in groups.items() if _group_holds(g, sku_id)])
+        graph.assign_groups(sku_id, [], groups, [], [n for n, g in groups.items() if graph.group_holds(g, sku_id)])
 
     def _apply(self, props: dict, managed: list[str], old_groups: list[str]) -> dict:
-        graph = _Graph(props)
+        graph = LicenseWriter.for_props(props)
         sku = graph.sku()
         sku_id = str(sku["skuId"])
         disabled = disabled_plan_ids(sku, props.get("disabledPlans"))
@@ -356,8 +351,8 @@ class LicenseAssignmentProvider(dynamic.ResourceProvider):
         add, remove = user_changes(props.get("users"), direct, managed)
         wanted_groups = list(props.get("groups") or [])
         groups = graph.groups(sorted(set(wanted_groups) | set(old_groups)))
-        group_add = [n for n in wanted_groups if not _group_holds(groups[n], sku_id)]
-        group_remove = [n for n in old_groups if n not in wanted_groups and _group_holds(groups[n], sku_id)]
+        group_add = [n for n in wanted_groups if not graph.group_holds(groups[n], sku_id)]
+        group_remove = [n for n in old_groups if n not in wanted_groups and graph.group_holds(groups[n], sku_id)]
         check_free_units(sku, len(add), len(remove))
         graph.assign_users(sku_id, disabled, add, remove, props.get("usageLocation"))
         graph.assign_groups(sku_id, disabled, groups, group_add, group_remove)

@@ -18,20 +18,23 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mscloud.connection import clients_for
+from mscloud.odata import odata_string
+from mscloud.wellknown import (APPLICATION, BUSINESS_CENTRAL_API_READWRITE_ALL, BUSINESS_CENTRAL_API_READWRITE_ALL_ROLE,
+                                BUSINESS_CENTRAL_APP_ID, DEFAULT_SECRET_EXPIRY_DAYS, DYNAMICS_CRM_APP_ID,
+                                DYNAMICS_CRM_USER_IMPERSONATION, DYNAMICS_CRM_USER_IMPERSONATION_SCOPE,
+                                FEDERATED_AUDIENCE, INTEGRATION, STACK_SECRET_NAME, fixed_role_id)
 from provisioning.credentials import (DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRING, NO_END, VALID, credential_expiry,
                                       renewal_window_days)
 from provisioning.dataverse_connection import role_principals
-from provisioning.licenses import LicenseError, find_sku, group_holds, license_graph, normalize_users, user_changes
-from solution_import.common import DataverseSetupError, quote
-from solution_import.members import INTEGRATION, classify, member_changes, normalise
-from solution_import.roles import fixed_role_id, read_holders, resolve_role
-
-STACK_SECRET_NAME = "bcsi integration"   # the ApplicationPassword's display name in provisioning/identity.py
+from provisioning.licenses import LicenseError, LicenseReader, find_sku, normalize_users, user_changes
+from solution_import.common import DataverseSetupError
+from solution_import.members import classify, member_changes, normalise
+from solution_import.roles import read_holders, resolve_role
 
 
 @dataclass(frozen=True, order=True)
 class Change:
-    """One grant or revoke (CONTRACT §4); ordered so output groups by principal."""
+    """One grant or revoke (README.md, *Reviewing changes*); ordered so output groups by principal."""
 
     principal: str
     kind: str
@@ -90,7 +93,7 @@ def make_plan(settings, stack: str, conn: dict, outputs: dict | None = None,
         app_plan, app_id = app_changes(clients.graph, settings, tenant, window_days)
         changes += app_plan
         integration = app_id
-    changes += license_changes(clients.graph, conn, settings, (outputs or {}).get("licenseAssignments"), tenant)
+    changes += license_changes(clients, settings, (outputs or {}).get("licenseAssignments"), tenant)
     if settings.roles:
         dataverse = clients.dataverse(settings.dataverse_url)
         changes += role_changes(dataverse, settings.roles, integration, dataverse.org_url)
@@ -107,7 +110,7 @@ def principal_name(p: dict) -> str:
 
 def role_changes(dataverse, roles: dict, integration: str | None, scope: str) -> list[Change]:
     """Per role: desired holders against live ones; a role not imported yet has no holders (all grants)."""
-    stands_for = classify(integration) if integration else {"type": "application", "key": INTEGRATION}
+    stands_for = classify(integration) if integration else {"type": APPLICATION, "key": INTEGRATION}
     changes = []
     for role, members in sorted(roles.items()):
         desired = normalise(role_principals(members), stands_for)
@@ -126,11 +129,11 @@ def role_changes(dataverse, roles: dict, integration: str | None, scope: str) ->
 # Licences (provisioning.licenses.LicenseAssignment)
 
 
-def license_changes(graph, conn: dict, settings, previous: dict | None, tenant: str) -> list[Change]:
+def license_changes(clients, settings, previous: dict | None, tenant: str) -> list[Change]:
     """Per SKU: users to add; users the stack assigned before and no longer lists are revoked; groups to add."""
     if not settings.licenses:
         return []
-    skus = graph.list("/subscribedSkus")
+    skus = clients.graph.list("/subscribedSkus")
     previous = previous if isinstance(previous, dict) else {}
     changes = []
     for part_number, entry in sorted(settings.licenses.items()):
@@ -141,7 +144,7 @@ def license_changes(graph, conn: dict, settings, previous: dict | None, tenant: 
             changes += [Change(u, "license", part_number, "grant", tenant) for u in desired]
             changes += [Change(f"group:{g}", "license", part_number, "grant", tenant) for g in entry.groups]
             continue
-        reader = license_graph(conn, part_number)
+        reader = LicenseReader(clients, part_number)
         sku_id = str(sku["skuId"])
         direct, _inherited = reader.holders(sku_id)
         managed = previous.get(part_number) if isinstance(previous.get(part_number), list) else []
@@ -154,7 +157,7 @@ def license_changes(graph, conn: dict, settings, previous: dict | None, tenant: 
             except LicenseError:
                 groups = {}
             changes += [Change(f"group:{name}", "license", part_number, "grant", tenant)
-                        for name in entry.groups if name not in groups or not group_holds(groups[name], sku_id)]
+                        for name in entry.groups if name not in groups or not reader.group_holds(groups[name], sku_id)]
     return changes
 
 
@@ -163,17 +166,12 @@ def license_changes(graph, conn: dict, settings, previous: dict | None, tenant: 
 
 
 def app_permissions() -> tuple[tuple[str, str, str, str, str], ...]:
-    """What the stack's app asks for and consents to (provisioning/identity.py): (resource app, id, type, value, name).
-
-    Imported here, not at module level: provisioning.identity loads pulumi-azuread, which only mode `manage` needs.
-    """
-    from provisioning.identity import (BUSINESS_CENTRAL_API_READWRITE_ALL, BUSINESS_CENTRAL_APP_ID,
-                                       DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION)
+    """What the stack's app asks for and consents to (provisioning/identity.py): (resource app, id, type, value, name)."""
     return (
-        (DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION, "Scope", "user_impersonation",
-         "Dynamics CRM user_impersonation (delegated)"),
-        (BUSINESS_CENTRAL_APP_ID, BUSINESS_CENTRAL_API_READWRITE_ALL, "Role", "API.ReadWrite.All",
-         "Dynamics 365 Business Central API.ReadWrite.All (application)"),
+        (DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION, "Scope", DYNAMICS_CRM_USER_IMPERSONATION_SCOPE,
+         f"Dynamics CRM {DYNAMICS_CRM_USER_IMPERSONATION_SCOPE} (delegated)"),
+        (BUSINESS_CENTRAL_APP_ID, BUSINESS_CENTRAL_API_READWRITE_ALL, "Role", BUSINESS_CENTRAL_API_READWRITE_ALL_ROLE,
+         f"Dynamics 365 Business Central {BUSINESS_CENTRAL_API_READWRITE_ALL_ROLE} (application)"),
     )
 
 
@@ -183,7 +181,7 @@ def app_changes(graph, settings, tenant: str,
     app_settings = settings.identity.app
     permissions = app_permissions()
     found = graph.list("/applications", params={
-        "$filter": f"displayName eq {quote(app_settings.display_name)}",
+        "$filter": f"displayName eq {odata_string(app_settings.display_name)}",
         "$select": "id,appId,displayName,requiredResourceAccess,passwordCredentials,keyCredentials"})
     if not found:
         who = f"app '{app_settings.display_name}' (new)"
@@ -211,12 +209,12 @@ def consented_permissions(graph, app_id: str, permissions) -> set[tuple[str, str
     """(resource app id, permission id) pairs with admin consent: app role assignments and delegated grants."""
     resource_apps = sorted({resource for resource, *_ in permissions})
     scopes = {(resource, value): perm for resource, perm, type_, value, _name in permissions if type_ == "Scope"}
-    own = graph.list("/servicePrincipals", params={"$filter": f"appId eq {quote(app_id)}", "$select": "id,appId"})
+    own = graph.list("/servicePrincipals", params={"$filter": f"appId eq {odata_string(app_id)}", "$select": "id,appId"})
     if not own:
         return set()
     sp_id = own[0]["id"]
     resources = graph.list("/servicePrincipals", params={
-        "$filter": f"appId in ({','.join(quote(a) for a in resource_apps)})",
+        "$filter": f"appId in ({','.join(odata_string(a) for a in resource_apps)})",
         "$select": "id,appId"})
     app_of = {str(r["id"]).lower(): str(r["appId"]).lower() for r in resources}
     consented = set()
@@ -224,7 +222,7 @@ def consented_permissions(graph, app_id: str, permissions) -> set[tuple[str, str
         resource = app_of.get(str(assignment.get("resourceId")).lower())
         if resource:
             consented.add((resource, str(assignment.get("appRoleId")).lower()))
-    for grant in graph.list("/oauth2PermissionGrants", params={"$filter": f"clientId eq {quote(sp_id)}"}):
+    for grant in graph.list("/oauth2PermissionGrants", params={"$filter": f"clientId eq {odata_string(sp_id)}"}):
         resource = app_of.get(str(grant.get("resourceId")).lower())
         for scope in str(grant.get("scope") or "").split():
             if (resource, scope) in scopes:
@@ -234,7 +232,7 @@ def consented_permissions(graph, app_id: str, permissions) -> set[tuple[str, str
 
 def credential_target(app_settings) -> str:
     if app_settings.credential == "secret":
-        return f"client secret '{STACK_SECRET_NAME}' ({app_settings.secret_expiry_days or 180} days)"
+        return f"client secret '{STACK_SECRET_NAME}' ({app_settings.secret_expiry_days or DEFAULT_SECRET_EXPIRY_DAYS} days)"
     if app_settings.credential == "certificate":
         return f"certificate {app_settings.certificate_path}"
     federated = app_settings.federated
@@ -268,8 +266,6 @@ def stack_credentials(app: dict, app_settings) -> list[dict]:
 
 def has_federated_credential(graph, app: dict, app_settings) -> bool:
     """Whether the app trusts the configured issuer and subject for the Entra token exchange audience."""
-    from provisioning.identity import FEDERATED_AUDIENCE
-
     federated = app_settings.federated
     creds = graph.list(f"/applications/{app['id']}/federatedIdentityCredentials")
     return any(c.get("issuer") == federated.issuer and c.get("subject") == federated.subject

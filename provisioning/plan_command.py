@@ -14,7 +14,7 @@ EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 @click.command()
 @click.option("--stack", "-s", required=True, metavar="STACK", help="Stack name: reads stacks/Pulumi.STACK.yaml.")
 @click.option("--format", "fmt", type=click.Choice(["table", "markdown", "json"]), default="table", show_default=True,
-              help="table for a terminal, markdown for a pull-request comment, json for tools (CONTRACT §4).")
+              help="table for a terminal, markdown for a pull-request comment, json for tools (README.md, *Reviewing changes*).")
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="The project root (where Pulumi.yaml is).")
 @click.option("--credential-window-days", type=click.IntRange(0, 730), default=DEFAULT_CREDENTIAL_WINDOW_DAYS,

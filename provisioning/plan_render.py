@@ -1,4 +1,4 @@
-"""Rendering a `bcsi plan`: JSON (CONTRACT §4), a terminal table grouped by principal, a Markdown PR comment."""
+"""Rendering a `bcsi plan`: JSON (README.md, *Reviewing changes*), a terminal table grouped by principal, a Markdown PR comment."""
 from __future__ import annotations
 
 import io

@@ -6,9 +6,7 @@ rebuilds (or reuses, per process) the clients from the secret-free `connection` 
 from __future__ import annotations
 
 from mscloud.connection import clients_for
-from mscloud.dataverse import odata_string
 
-SYSTEM_ADMINISTRATOR_TEMPLATE = "627090ff-40a3-4053-8790-584edc5be201"
 ACCESS_MODE_NON_INTERACTIVE = 4
 
 
@@ -34,4 +32,6 @@ def root_business_unit(dataverse) -> str:
     return guid(rows[0]["businessunitid"])
 
 
-quote = odata_string   # an OData string literal ('' escapes a quote): the client's one rule, under its old name here
+
+# Kept only for bench/per_user.py, which another change owns; everything else here calls it odata_string.
+from mscloud.odata import odata_string as quote  # noqa: E402,F401

@@ -1,4 +1,4 @@
-"""Role members as sets: normalising principals, diffing desired against live, chunking long lists.
+"""Role members as sets: normalising principals, diffing desired against live.
 
 A principal is `{"type": "user" | "application", "key": "<upn or app id>"}`; keys compare
 case-insensitively (UPNs and GUIDs are both case-insensitive in Entra ID and Dataverse).
@@ -6,12 +6,11 @@ case-insensitively (UPNs and GUIDs are both case-insensitive in Entra ID and Dat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence, TypeVar
+from typing import Iterable
 
-PRINCIPAL_TYPES = ("user", "application")
-INTEGRATION = "integration"
+from mscloud.wellknown import APPLICATION, INTEGRATION, USER, principal_kind
 
-T = TypeVar("T")
+PRINCIPAL_TYPES = (USER, APPLICATION)
 
 
 class PrincipalError(ValueError):
@@ -43,9 +42,10 @@ def normalise(principals: Iterable[dict], integration: dict | None = None) -> li
 
 
 def classify(value: str) -> dict:
-    """A settings entry as a principal: a UPN (has '@') is a user, anything else an application id."""
-    value = str(value).strip()
-    return principal("user" if "@" in value else "application", value)
+    """A `bcsi:roles` entry as a principal: a UPN is a user, an app id an application; the word `integration`
+    stays a placeholder (type user) that the resource replaces by the integration principal."""
+    kind = principal_kind(value)
+    return principal(USER if kind == INTEGRATION else kind, str(value).strip())
 
 
 @dataclass(frozen=True)
@@ -75,22 +75,3 @@ def member_changes(current: Iterable[dict], desired: Iterable[dict]) -> MemberCh
     removed = [{"type": t, "key": k} for t, k in sorted(have - want)]
     return MemberChanges(added, removed)
 
-
-def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start:start + size])
-
-
-def chunk_by_length(values: Sequence[str], budget: int, per_item_overhead: int = 3) -> Iterator[list[str]]:
-    """Groups values so that each group's joined text stays within `budget` characters (URL length)."""
-    group: list[str] = []
-    used = 0
-    for value in values:
-        cost = len(value) + per_item_overhead
-        if group and used + cost > budget:
-            yield group
-            group, used = [], 0
-        group.append(value)
-        used += cost
-    if group:
-        yield group

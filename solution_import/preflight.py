@@ -8,9 +8,9 @@ its template id): both carry the solution-import privileges, and tenants commonl
 from __future__ import annotations
 
 from mscloud.errors import Forbidden
-from solution_import.common import SYSTEM_ADMINISTRATOR_TEMPLATE, DataverseSetupError, guid
+from mscloud.wellknown import SYSTEM_ADMINISTRATOR_TEMPLATE, SYSTEM_CUSTOMIZER_TEMPLATE
+from solution_import.common import DataverseSetupError, guid
 
-SYSTEM_CUSTOMIZER_TEMPLATE = "119f245c-3cc8-4b62-b31c-d1a046ced15d"
 CUSTOMIZER_NAMES = ("solution customizer", "system customizer")
 
 

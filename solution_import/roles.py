@@ -10,22 +10,16 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 
 from mscloud.dataverse import in_filters
 from mscloud.errors import NotFound
-from solution_import.common import DataverseSetupError, dataverse_for, guid, quote, root_business_unit
+from mscloud.odata import odata_string
+from mscloud.wellknown import APPLICATION, USER, fixed_role_id
+from solution_import.common import DataverseSetupError, dataverse_for, guid, root_business_unit
 from solution_import.members import MemberChanges, PrincipalError, as_key, member_changes, normalise
 
-INTEGRATION_ADMINISTRATOR = "8c8d4f51-a72b-e511-80d9-3863bb349780"
-INTEGRATION_USER = "6f960e32-a72b-e511-80d9-3863bb349780"
-# The roles Business Central finds by fixed id; other roles are found by name in the root business unit.
-FIXED_ROLE_IDS = {"integration administrator": INTEGRATION_ADMINISTRATOR, "integration user": INTEGRATION_USER}
 _HOLDER_FIELDS = ["systemuserid", "domainname", "applicationid"]
 
 
 class UnknownPrincipal(DataverseSetupError):
     """A principal that has no systemuser in Dataverse."""
-
-
-def fixed_role_id(role_name: str) -> str | None:
-    return FIXED_ROLE_IDS.get((role_name or "").strip().lower())
 
 
 def resolve_role(dataverse, role_name: str, role_id: str | None) -> str:
@@ -41,7 +35,7 @@ def resolve_role(dataverse, role_name: str, role_id: str | None) -> str:
         return guid(found["roleid"])
     root = root_business_unit(dataverse)
     rows = dataverse.list("roles", select=["roleid", "name"],
-                          filter=f"name eq {quote(role_name)} and _businessunitid_value eq {root}")
+                          filter=f"name eq {odata_string(role_name)} and _businessunitid_value eq {root}")
     if not rows:
         raise DataverseSetupError(f"role {role_name!r} looked up by name does not exist in the root business unit")
     return guid(rows[0]["roleid"])
@@ -49,9 +43,9 @@ def resolve_role(dataverse, role_name: str, role_id: str | None) -> str:
 
 def _holder_principal(row: dict) -> tuple[str, str] | None:
     if row.get("applicationid"):
-        return ("application", guid(row["applicationid"]))
+        return (APPLICATION, guid(row["applicationid"]))
     if row.get("domainname"):
-        return ("user", row["domainname"].strip().lower())
+        return (USER, row["domainname"].strip().lower())
     return None
 
 
@@ -73,12 +67,12 @@ def read_holders(dataverse, role_id: str) -> dict[tuple[str, str], str]:
 
 def resolve_principals(dataverse, principals: list[dict]) -> dict[tuple[str, str], str]:
     """systemuserids for the principals: one paged In query per kind (split only for very long lists)."""
-    by_type = {"user": [], "application": []}
+    by_type = {USER: [], APPLICATION: []}
     for p in principals:
         by_type[p["type"]].append(p["key"])
     found: dict[tuple[str, str], str] = {}
-    for type_, field in (("user", "domainname"), ("application", "applicationid")):
-        values = sorted(by_type[type_]) if type_ == "user" else sorted(guid(k) for k in by_type[type_])
+    for type_, field in ((USER, "domainname"), (APPLICATION, "applicationid")):
+        values = sorted(by_type[type_]) if type_ == USER else sorted(guid(k) for k in by_type[type_])
         for condition in in_filters(field, values):
             rows = dataverse.list("systemusers", select=_HOLDER_FIELDS, filter=condition)
             for row in rows:

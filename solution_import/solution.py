@@ -12,7 +12,8 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from mscloud.errors import NotFound
-from solution_import.common import DataverseSetupError, dataverse_for, guid, quote
+from mscloud.odata import odata_string
+from solution_import.common import DataverseSetupError, dataverse_for, guid
 from solution_import.importjob import run_import
 from solution_import.package import read_package
 from solution_import.preflight import check_can_import
@@ -25,7 +26,7 @@ _IMPORT_INPUTS = ("uniqueName", "version", "packageSha256")
 
 
 def find_solution(dataverse, unique_name: str) -> dict | None:
-    rows = dataverse.list("solutions", select=_SOLUTION_FIELDS, filter=f"uniquename eq {quote(unique_name)}")
+    rows = dataverse.list("solutions", select=_SOLUTION_FIELDS, filter=f"uniquename eq {odata_string(unique_name)}")
     return rows[0] if rows else None
 
 

@@ -6,8 +6,8 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from mscloud.errors import NotFound
-from solution_import.common import (ACCESS_MODE_NON_INTERACTIVE, DataverseSetupError, dataverse_for, guid, quote,
-                                    root_business_unit)
+from mscloud.odata import odata_string
+from solution_import.common import ACCESS_MODE_NON_INTERACTIVE, DataverseSetupError, dataverse_for, guid, root_business_unit
 
 _USER_FIELDS = ["systemuserid", "applicationid", "domainname", "accessmode", "isdisabled", "_businessunitid_value"]
 
@@ -115,7 +115,7 @@ class ApplicationUser(Resource, module="bcsi", name="ApplicationUser"):
 # ---------------------------------------------------------------- integration user access mode
 
 def find_user_by_upn(dataverse, upn: str) -> dict:
-    rows = dataverse.list("systemusers", select=_USER_FIELDS, filter=f"domainname eq {quote(upn)}")
+    rows = dataverse.list("systemusers", select=_USER_FIELDS, filter=f"domainname eq {odata_string(upn)}")
     if not rows:
         raise DataverseSetupError(
             f"user {upn} is not in Dataverse yet: Entra users are synced into the environment after they get a "

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from mscloud.connection import clients_for, connection
-from solution_import.roles import INTEGRATION_USER
+from mscloud.wellknown import INTEGRATION_USER_ROLE_ID
 from tests.engine.test_sandbox_stack import INTEGRATION_APP, SALES
 from tests.enginekit import VENV, Stack, sandbox_project_stack
 
@@ -41,7 +41,7 @@ def test_check_after_up_fails_on_drift_and_passes_after_up(tmp_path, start_sandb
     clients = clients_for(connection("sandbox", sandbox_dir=cloud.data_dir))
     dataverse = clients.dataverse()
     app_user = dataverse.list("systemusers", select=["systemuserid"], filter=f"applicationid eq {INTEGRATION_APP}")[0]
-    dataverse.disassociate("systemusers", app_user["systemuserid"], "systemuserroles_association", INTEGRATION_USER)
+    dataverse.disassociate("systemusers", app_user["systemuserid"], "systemuserroles_association", INTEGRATION_USER_ROLE_ID)
     sku = next(s for s in clients.graph.list("/subscribedSkus") if s["skuPartNumber"] == SALES)
     clients.graph.post("/users/bob@contoso.com/assignLicense", {"addLicenses": [], "removeLicenses": [sku["skuId"]]})
 

@@ -22,7 +22,8 @@ from provisioning.licenses import LicenseAssignmentProvider
 from provisioning.settings import load_stack, parse
 from sandbox.seed import DEFAULT_SEED
 from solution_import.members import classify
-from solution_import.roles import INTEGRATION_USER, RoleAssignmentProvider, fixed_role_id
+from mscloud.wellknown import INTEGRATION_USER_ROLE_ID, fixed_role_id
+from solution_import.roles import RoleAssignmentProvider
 from solution_import.solution import IntegrationSolutionProvider
 from solution_import.users import ApplicationUserProvider, IntegrationUserAccessProvider
 from tests.providerkit import ProviderCloud
@@ -169,7 +170,7 @@ def test_system_administrator_on_the_integration_principal_fails_then_up_repairs
 def test_integration_user_role_removed_fails_then_up_repairs(cloud, stack_up):
     dataverse = cloud.dataverse
     user = dataverse.list("systemusers", select=["systemuserid"], filter=f"applicationid eq {INTEGRATION_APP}")[0]
-    dataverse.disassociate("systemusers", user["systemuserid"], "systemuserroles_association", INTEGRATION_USER)
+    dataverse.disassociate("systemusers", user["systemuserid"], "systemuserroles_association", INTEGRATION_USER_ROLE_ID)
     code, found = checks(cloud)
     assert code == 1
     assert failures(found) == [("integration principal.integration-user", f"application user {INTEGRATION_APP}")]

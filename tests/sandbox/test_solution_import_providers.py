@@ -13,7 +13,8 @@ import yaml
 from sandbox.seed import DEFAULT_SEED
 from solution_import.common import DataverseSetupError
 from solution_import.importjob import ImportFailed
-from solution_import.roles import INTEGRATION_USER, RoleAssignmentProvider
+from mscloud.wellknown import INTEGRATION_USER_ROLE_ID
+from solution_import.roles import RoleAssignmentProvider
 from solution_import.solution import IntegrationSolutionProvider
 from solution_import.users import ApplicationUserProvider, IntegrationUserAccessProvider
 from tests.providerkit import ProviderCloud
@@ -203,7 +204,7 @@ CARLA = {"type": "user", "key": "carla@contoso.com"}
 
 
 def role_props(cloud, principals, **extra):
-    wanted = {"roleName": "Integration User", "roleId": INTEGRATION_USER, "principals": principals,
+    wanted = {"roleName": "Integration User", "roleId": INTEGRATION_USER_ROLE_ID, "principals": principals,
               "integrationPrincipal": {"type": "user", "key": "bcintegration@contoso.com"}, **extra}
     return cloud.props(**wanted)
 
@@ -218,8 +219,8 @@ def test_role_assignment_lifecycle_writes_only_the_difference(cloud, roles_insta
     props = role_props(cloud, [ANN, {"type": "user", "key": "integration"}])
     cloud.reset()
     created = provider.create(props)
-    assert created.id == INTEGRATION_USER
-    assert holders(cloud, INTEGRATION_USER) == ["ann@contoso.com", "bcintegration@contoso.com"]
+    assert created.id == INTEGRATION_USER_ROLE_ID
+    assert holders(cloud, INTEGRATION_USER_ROLE_ID) == ["ann@contoso.com", "bcintegration@contoso.com"]
     assert cloud.metrics()["writes"] == 2
 
     cloud.reset()
@@ -234,18 +235,18 @@ def test_role_assignment_lifecycle_writes_only_the_difference(cloud, roles_insta
     cloud.reset()
     updated = provider.update(created.id, read.outs, changed)
     assert cloud.metrics()["writes"] == 2  # +bob, -ann
-    assert holders(cloud, INTEGRATION_USER) == ["bcintegration@contoso.com", "bob@contoso.com"]
+    assert holders(cloud, INTEGRATION_USER_ROLE_ID) == ["bcintegration@contoso.com", "bob@contoso.com"]
 
     # drift: someone adds carla by hand; read shows it, diff wants it gone
     carla = cloud.dataverse.list("systemusers", select=["systemuserid"], filter="domainname eq 'carla@contoso.com'")
     cloud.dataverse.associate("systemusers", carla[0]["systemuserid"], "systemuserroles_association", "roles",
-                              INTEGRATION_USER)
+                              INTEGRATION_USER_ROLE_ID)
     drifted = provider.read(created.id, updated.outs)
     assert CARLA in drifted.outs["members"]
     assert provider.diff(created.id, drifted.outs, changed).changes
 
     provider.delete(created.id, drifted.outs)
-    assert holders(cloud, INTEGRATION_USER) == ["carla@contoso.com"]  # only what it manages is removed
+    assert holders(cloud, INTEGRATION_USER_ROLE_ID) == ["carla@contoso.com"]  # only what it manages is removed
 
 
 def test_unknown_principal_changes_nothing(cloud, roles_installed):
@@ -297,4 +298,4 @@ def test_import_and_roles_converge_under_throttling(tmp_path):
         props = {**role_props(throttled, [ANN, BOB, CARLA]), "integrationPrincipal": None}
         created = provider.create(props)
         assert provider.read(created.id, created.outs).outs["members"] == [ANN, BOB, CARLA]
-        assert holders(throttled, INTEGRATION_USER) == ["ann@contoso.com", "bob@contoso.com", "carla@contoso.com"]
+        assert holders(throttled, INTEGRATION_USER_ROLE_ID) == ["ann@contoso.com", "bob@contoso.com", "carla@contoso.com"]

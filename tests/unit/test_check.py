@@ -8,7 +8,7 @@ from provisioning.check import (FAIL, PASS, WARN, CheckResult, credential_result
                                 role_named, rules)
 from provisioning.check_render import RENDERERS, summary_line
 from provisioning.settings import parse
-from solution_import.roles import INTEGRATION_ADMINISTRATOR, INTEGRATION_USER
+from mscloud.wellknown import INTEGRATION_ADMINISTRATOR_ROLE_ID, INTEGRATION_USER_ROLE_ID
 
 SYSADMIN_TEMPLATE = "627090ff-40a3-4053-8790-584edc5be201"
 NOW = dt.datetime(2026, 6, 1, tzinfo=dt.timezone.utc)
@@ -16,8 +16,8 @@ OBJ = "application user 5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
 
 ROOT_ROLES = [
     {"roleid": "AAAAAAAA-0000-0000-0000-000000000001", "name": "System Administrator", "_roletemplateid_value": SYSADMIN_TEMPLATE},
-    {"roleid": INTEGRATION_ADMINISTRATOR, "name": "Integrationsadministrator"},   # renamed / translated
-    {"roleid": INTEGRATION_USER, "name": "Integration User"},
+    {"roleid": INTEGRATION_ADMINISTRATOR_ROLE_ID, "name": "Integrationsadministrator"},   # renamed / translated
+    {"roleid": INTEGRATION_USER_ROLE_ID, "name": "Integration User"},
     {"roleid": "bbbbbbbb-0000-0000-0000-000000000002", "name": "Product Availability User"},
 ]
 
@@ -28,30 +28,30 @@ def by_name(results):
 
 def test_roles_are_found_by_fixed_id_before_name():
     role, how = role_named(ROOT_ROLES, "Integration Administrator")
-    assert role["roleid"] == INTEGRATION_ADMINISTRATOR and how == f"by id {INTEGRATION_ADMINISTRATOR}"
+    assert role["roleid"] == INTEGRATION_ADMINISTRATOR_ROLE_ID and how == f"by id {INTEGRATION_ADMINISTRATOR_ROLE_ID}"
     role, how = role_named(ROOT_ROLES, "product availability user")
     assert role["name"] == "Product Availability User" and how == "by name"
     without_ids = [{"roleid": "cccccccc-0000-0000-0000-000000000003", "name": "Integration User"}]
     role, how = role_named(without_ids, "Integration User")
     assert role["roleid"].startswith("cccccccc") and how == "by name"
-    assert role_named([], "Integration User") == (None, f"by id {INTEGRATION_USER} or by name")
+    assert role_named([], "Integration User") == (None, f"by id {INTEGRATION_USER_ROLE_ID} or by name")
 
 
 def test_principal_with_both_integration_roles_passes():
-    held = [{"roleid": INTEGRATION_ADMINISTRATOR}, {"roleid": INTEGRATION_USER}]
+    held = [{"roleid": INTEGRATION_ADMINISTRATOR_ROLE_ID}, {"roleid": INTEGRATION_USER_ROLE_ID}]
     results = principal_role_results(OBJ, held, ROOT_ROLES)
     assert all(r.result == PASS for r in results), results
     assert "by id" in by_name(results)["integration principal.integration-administrator"].detail
 
 
 def test_system_administrator_is_recognised_by_template_not_name():
-    held = [{"roleid": INTEGRATION_ADMINISTRATOR}, {"roleid": INTEGRATION_USER},
+    held = [{"roleid": INTEGRATION_ADMINISTRATOR_ROLE_ID}, {"roleid": INTEGRATION_USER_ROLE_ID},
             {"roleid": "dddddddd-0000-0000-0000-000000000004", "name": "Systemadministrator",
              "_roletemplateid_value": SYSADMIN_TEMPLATE.upper()}]
     results = by_name(principal_role_results(OBJ, held, ROOT_ROLES))
     assert results["integration principal.not-system-administrator"].result == FAIL
     assert "by template id" in results["integration principal.not-system-administrator"].detail
-    named_only = [{"roleid": INTEGRATION_ADMINISTRATOR}, {"roleid": INTEGRATION_USER},
+    named_only = [{"roleid": INTEGRATION_ADMINISTRATOR_ROLE_ID}, {"roleid": INTEGRATION_USER_ROLE_ID},
                   {"roleid": "eeeeeeee-0000-0000-0000-000000000005", "name": "System Administrator"}]
     assert by_name(principal_role_results(OBJ, named_only, ROOT_ROLES))[
         "integration principal.not-system-administrator"].result == PASS
@@ -63,7 +63,7 @@ def test_missing_roles_each_fail_with_a_fix():
     assert results["integration principal.integration-user"].result == FAIL
     assert "not found in Dataverse" in results["integration principal.integration-user"].detail
     assert all(r.fix for r in results.values() if r.result == FAIL)
-    only_admin = by_name(principal_role_results(OBJ, [{"roleid": INTEGRATION_ADMINISTRATOR}], ROOT_ROLES))
+    only_admin = by_name(principal_role_results(OBJ, [{"roleid": INTEGRATION_ADMINISTRATOR_ROLE_ID}], ROOT_ROLES))
     assert only_admin["integration principal.integration-administrator"].result == PASS
     assert only_admin["integration principal.integration-user"].result == FAIL
 

@@ -76,7 +76,6 @@ def test_assign_requests_add_with_disabled_plans_or_remove():
     assert add == {"method": "POST", "url": "/users/ann@contoso.com/assignLicense",
                    "body": {"addLicenses": [{"skuId": SALES, "disabledPlans": ["p2"]}], "removeLicenses": []}}
     assert lic.assign_request("/users/a@x.com", SALES, [], False)["body"] == {"addLicenses": [], "removeLicenses": [SALES]}
-    assert lic.batch_requests_needed(1000) == 50
 
 
 def test_failure_report_names_users_and_graphs_message_and_says_the_next_run_converges():

@@ -1,7 +1,8 @@
 """Pure decisions of the Dataverse providers: preflight roles, import failure text, diffs, resource types."""
 from solution_import.importjob import failing_components
 from solution_import.preflight import missing_import_roles
-from solution_import.roles import INTEGRATION_ADMINISTRATOR, RoleAssignment, RoleAssignmentProvider, fixed_role_id
+from mscloud.wellknown import INTEGRATION_ADMINISTRATOR_ROLE_ID, fixed_role_id
+from solution_import.roles import RoleAssignment, RoleAssignmentProvider
 from solution_import.solution import IntegrationSolution, IntegrationSolutionProvider
 from solution_import.users import ApplicationUser, IntegrationUserAccess, IntegrationUserAccessProvider
 
@@ -37,7 +38,7 @@ def test_type_tokens():
 
 
 def test_fixed_role_ids_by_name():
-    assert fixed_role_id("Integration Administrator") == INTEGRATION_ADMINISTRATOR
+    assert fixed_role_id("Integration Administrator") == INTEGRATION_ADMINISTRATOR_ROLE_ID
     assert fixed_role_id("Product Availability User") is None
 
 

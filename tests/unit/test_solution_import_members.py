@@ -1,9 +1,8 @@
-"""Set logic of role members: normalising, diffing, chunking (no I/O)."""
+"""Set logic of role members: normalising, diffing (no I/O)."""
 import pytest
 from hypothesis import given, strategies as st
 
-from solution_import.members import (PrincipalError, chunk_by_length, chunks, classify, member_changes, normalise,
-                                     principal)
+from solution_import.members import PrincipalError, classify, member_changes, normalise, principal
 
 ANN = {"type": "user", "key": "ann@contoso.com"}
 BOB = {"type": "user", "key": "bob@contoso.com"}
@@ -59,19 +58,3 @@ def test_applying_the_changes_gives_the_desired_set(current, desired):
     assert have == {(p["type"], p["key"]) for p in desired}
     assert not ({(p["type"], p["key"]) for p in changes.added} & {(p["type"], p["key"]) for p in changes.removed})
 
-
-def test_chunks():
-    assert list(chunks(list(range(5)), 2)) == [[0, 1], [2, 3], [4]]
-
-
-@given(st.lists(st.text(min_size=1, max_size=40), max_size=200), st.integers(min_value=50, max_value=500))
-def test_chunk_by_length_keeps_order_and_budget(values, budget):
-    groups = list(chunk_by_length(values, budget))
-    assert [v for g in groups for v in g] == values
-    for g in groups:
-        assert len(g) == 1 or sum(len(v) + 3 for v in g) <= budget
-
-
-def test_a_thousand_upns_fit_in_a_few_queries():
-    upns = [f"'user{i:04d}@contoso.com'" for i in range(1000)]
-    assert len(list(chunk_by_length(upns, 12_000))) <= 3
