@@ -20,7 +20,7 @@ from mscloud import connect
 from mscloud.cloud import sandbox_cloud
 from mscloud.connection import connection
 from mscloud.credentials import ClientCredential
-from solution_import.common import quote as odata_literal
+from mscloud.odata import odata_string as odata_literal
 from solution_import.package import read_package
 from solution_import.solution import IntegrationSolutionProvider
 from solution_import.users import ApplicationUserProvider, IntegrationUserAccessProvider

@@ -30,8 +30,3 @@ def root_business_unit(dataverse) -> str:
     if not rows:
         raise DataverseSetupError("Dataverse returned no root business unit")
     return guid(rows[0]["businessunitid"])
-
-
-
-# Kept only for bench/per_user.py, which another change owns; everything else here calls it odata_string.
-from mscloud.odata import odata_string as quote  # noqa: E402,F401

@@ -1,17 +1,16 @@
-"""Who `integration` stands for and which roles are the integration's own: the one place in settings that
-knows these names (a shared leaf module will hold them once the other packages need them too)."""
+"""Who `integration` stands for, and the checker for a principal in bcsi:roles (the names come from
+mscloud/wellknown.py, the one home of the integration's names and ids)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mscloud.wellknown import INTEGRATION, INTEGRATION_ROLES
 from provisioning.settings.checks import ALLOWED_UPN, GUID_PATTERN, Checker, is_upn
 
 if TYPE_CHECKING:
     from provisioning.settings.model import IdentitySettings
 
 
-INTEGRATION = "integration"
-INTEGRATION_ROLES = ("Integration Administrator", "Integration User", "Product Availability User")
 ALLOWED_PRINCIPAL = f"{ALLOWED_UPN}, an application id GUID, or '{INTEGRATION}'"
 
 

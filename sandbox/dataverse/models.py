@@ -19,12 +19,12 @@ import time
 import uuid
 from typing import Callable
 
+from mscloud.wellknown import SYSTEM_ADMINISTRATOR_TEMPLATE, SYSTEM_CUSTOMIZER_TEMPLATE
+
 from . import errors
 from .errors import DataverseError
 from .metadata import BY_SET, Table
 
-SYSTEM_ADMINISTRATOR_TEMPLATE = "627090ff-40a3-4053-8790-584edc5be201"
-SYSTEM_CUSTOMIZER_TEMPLATE = "119f245c-3cc8-4b62-b31c-d1a046ced15d"
 _NS = uuid.UUID("0f4c2b7e-8d1a-4c3e-9b5f-6a7d8e9f0a1b")
 # Privilege ids in the 0x80040220 message: Dataverse's are per org; these are the sandbox's (unconfirmed).
 _PRIVILEGE_OTC = {"role": 1036, "systemuser": 8, "solution": 7100}

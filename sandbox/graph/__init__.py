@@ -4,11 +4,12 @@ Layout as every service: models.py (directory state and rules; apps.py for appli
 (all routes; directory_routes.py, app_routes.py and batch.py are the wire layer), errors.py (error bodies),
 seed.py (seed hook).
 """
+from mscloud.wellknown import GRAPH_APP_ID
 from sandbox.app import Service
 
 from . import errors, routes, seed
 
-GRAPH_AUDIENCES = ("https://graph.microsoft.com", "00000003-0000-0000-c000-000000000000")
+GRAPH_AUDIENCES = ("https://graph.microsoft.com", GRAPH_APP_ID)
 
 SERVICE = Service(
     name="graph",

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
-DYNAMICS_CRM_APP_ID = "00000007-0000-0000-c000-000000000000"
-BUSINESS_CENTRAL_APP_ID = "996def3d-b36c-4153-8607-a6fd3c01b89f"
+from mscloud.wellknown import BUSINESS_CENTRAL_APP_ID, DYNAMICS_CRM_APP_ID, GRAPH_APP_ID  # noqa: F401 (re-exported)
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 BUSINESS_CENTRAL_AUDIENCE = "https://api.businesscentral.dynamics.com"
