@@ -4,7 +4,7 @@ older than the installed solution. Each names the problem in one clear line, sho
 writes nothing to the sandbox (its metrics count every state change).
 
 `bcsi plan` exits 1; the Pulumi CLI exits non-zero (255) on any failed update, which is its convention.
-Settings-only mistakes are in tests/unit/test_bad_input.py.
+Settings-only mistakes are in tests/unit/provisioning/test_bad_input.py.
 """
 from __future__ import annotations
 

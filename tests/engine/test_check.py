@@ -1,7 +1,7 @@
 """`bcsi check` after a real `pulumi up` of the sandbox stack: passes; a role and a licence taken away out of band
 fail naming exactly those; `pulumi up --refresh` repairs what the stack owns and the check passes again.
 
-The break-each-rule matrix runs in tests/sandbox/test_check.py (providers, much faster); this is the real engine.
+The break-each-rule matrix runs in tests/sandbox/provisioning/test_check.py (providers, much faster); this is the real engine.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from tests.sandboxkit import follow_next_links, start_sandbox
 
 pytestmark = pytest.mark.sandbox
 
-SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+SOLUTIONS = Path(__file__).resolve().parents[3] / "solutions"
 ADMIN_APP = "0c1c9a1e-6d1b-4a43-9a35-4f1d1f2b7c10"
 INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
 INTEGRATION_ADMINISTRATOR = "8c8d4f51-a72b-e511-80d9-3863bb349780"
@@ -44,7 +44,7 @@ SECRET = "dataverse-test-secret-not-real"
 
 
 def private_seed(directory: Path) -> Path:
-    seed = yaml.safe_load((Path(__file__).resolve().parents[2] / "sandbox/seeds/default.yaml").read_text())
+    seed = yaml.safe_load((Path(__file__).resolve().parents[3] / "sandbox/seeds/default.yaml").read_text())
     seed["identity"]["apps"] += [{"displayName": "Reader app", "appId": READER_APP, "secret": SECRET},
                                  {"displayName": "Outsider app", "appId": OUTSIDER_APP, "secret": SECRET}]
     seed["dataverse"]["orgs"][0]["applicationUsers"].append({"applicationid": READER_APP, "roles": ["Salesperson"]})

@@ -15,7 +15,7 @@ from sandbox.dataverse.seed import seed as seed_dataverse
 from sandbox.dataverse.solution_imports import RUNNING_SECONDS, WAITING_SECONDS, SolutionImports
 from sandbox.store import Store
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 ADMIN_APP = "0c1c9a1e-6d1b-4a43-9a35-4f1d1f2b7c10"
 SAMPLE = ROOT / "solutions" / "BcSalesIntegrationSample_1_0_0_0.zip"
 

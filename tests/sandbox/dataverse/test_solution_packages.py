@@ -10,7 +10,7 @@ from sandbox.dataverse.errors import package_refused
 from solution_import.package import PackageError, parse
 from solution_import.versions import version_tuple
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SOLUTIONS = ROOT / "solutions"
 
 

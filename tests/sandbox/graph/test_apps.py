@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.sandbox.test_graph_kit import GRAPH_APP_ID, Graph, error_of, graph, token_for, unique
+from tests.sandbox.graph.graphkit import GRAPH_APP_ID, Graph, error_of, graph, token_for, unique
 
 pytestmark = pytest.mark.sandbox
 

@@ -1,7 +1,7 @@
 """Graph JSON $batch over HTTPS: limits, dependsOn, per-part permissions, counting, and per-part throttling."""
 import pytest
 
-from tests.sandbox.test_graph_kit import error_of, graph, new_user_body, reader, unique
+from tests.sandbox.graph.graphkit import error_of, graph, new_user_body, reader, unique
 from tests.sandboxkit import start_sandbox
 
 pytestmark = pytest.mark.sandbox

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.sandbox.test_graph_kit import BC_SKU, SALES_PLAN, SALES_SKU, error_of, graph, seed_file
+from tests.sandbox.graph.graphkit import BC_SKU, SALES_PLAN, SALES_SKU, error_of, graph, seed_file
 from tests.sandboxkit import follow_next_links
 from tests.sandboxkit import start_sandbox
 

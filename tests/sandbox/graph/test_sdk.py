@@ -13,7 +13,7 @@ from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 from msgraph_core import GraphClientFactory
 
-from tests.sandbox.test_graph_kit import BC_SKU, GRAPH_SCOPE
+from tests.sandbox.graph.graphkit import BC_SKU, GRAPH_SCOPE
 
 pytestmark = pytest.mark.sandbox
 

@@ -1,7 +1,7 @@
 """Graph users over HTTPS on the shared sandbox: create/get/patch/delete, Graph's errors, queries, permissions."""
 import pytest
 
-from tests.sandbox.test_graph_kit import error_of, graph, new_user_body, reader, unique
+from tests.sandbox.graph.graphkit import error_of, graph, new_user_body, reader, unique
 from tests.sandboxkit import follow_next_links
 
 pytestmark = pytest.mark.sandbox

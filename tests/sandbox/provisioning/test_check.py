@@ -31,7 +31,7 @@ from tests.sandboxkit import start_sandbox
 
 pytestmark = pytest.mark.sandbox
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
 SYSTEM_ADMINISTRATOR = "System Administrator"
 BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"

@@ -63,7 +63,7 @@ class Cloud(ProviderCloud):
 
     def converge(self, name: str) -> None:
         """Apply the stack's Dataverse side with the resources' own providers (what `up` runs); the licences of
-        the 1,000 users are seeded (assigning them through the sandbox takes minutes, see tests/sandbox/test_licenses.py)."""
+        the 1,000 users are seeded (assigning them through the sandbox takes minutes, see tests/sandbox/provisioning/test_licenses.py)."""
         settings = load_stack(self.project, name)
         IntegrationSolutionProvider().create(self.solution_props(self.project / SAMPLE))
         ApplicationUserProvider().create(self.props(appId=APP))

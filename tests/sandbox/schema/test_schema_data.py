@@ -19,7 +19,7 @@ from solution_import import solution as solution_module
 from solution_import import users as users_module
 from provisioning import check as check_module
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 GRAPH_DOCS = "https://learn.microsoft.com/graph/api"
 
 

@@ -22,7 +22,7 @@ from tests.sandboxkit import start_sandbox
 
 pytestmark = pytest.mark.sandbox
 
-SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+SOLUTIONS = Path(__file__).resolve().parents[3] / "solutions"
 SAMPLE_10 = SOLUTIONS / "BcSalesIntegrationSample_1_0_0_0.zip"
 SAMPLE_11 = SOLUTIONS / "BcSalesIntegrationSample_1_1_0_0.zip"
 ADD_ON = SOLUTIONS / "BcSalesIntegrationSampleAddOn_1_0_0_0.zip"

@@ -10,7 +10,7 @@ import pytest
 
 from policies.pack_config import main as pack_config_main, pack_config
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_pack_config_adds_the_previous_role_holders():

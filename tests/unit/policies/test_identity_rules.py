@@ -6,7 +6,7 @@ from pulumi.runtime import rpc
 
 from policies.rules import credential_max_lifetime, prod_no_client_secrets
 from provisioning.settings import FederatedCredentialSettings
-from tests.unit.test_identity import declare, manage
+from tests.unit.provisioning.test_identity import declare, manage
 
 PROD = {"environmentKind": "prod", "maxCredentialDays": 180}
 

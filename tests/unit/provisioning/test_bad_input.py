@@ -2,7 +2,7 @@
 key and the problem, exit code 1, no traceback. Nothing here talks to a cloud, so nothing can be written.
 
 Cases that need the cloud (corrupt or lower-versioned package, wrong tenant, wrong or expired secret, unreachable
-endpoint) are in tests/engine/test_bad_input.py; the hypothesis fuzz of settings is tests/unit/test_settings_fuzz.py.
+endpoint) are in tests/engine/test_bad_input.py; the hypothesis fuzz of settings is tests/unit/provisioning/test_settings_fuzz.py.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from provisioning.cli import main as bcsi
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 STACK = "stacks/Pulumi.sandbox.yaml"
 
 

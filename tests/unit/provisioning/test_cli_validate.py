@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from provisioning.cli import main
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_ZIP = "solutions/BcSalesIntegrationSample_1_0_0_0.zip"
 
 

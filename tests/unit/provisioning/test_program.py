@@ -11,7 +11,7 @@ import pulumi
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MAIN = ROOT / "provisioning" / "__main__.py"
 DYNAMIC = "pulumi-python:dynamic/bcsi:"
 MANAGED_APP = "11111111-2222-4333-8444-555555555555"

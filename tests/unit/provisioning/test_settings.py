@@ -11,7 +11,7 @@ from provisioning.settings import (
     INTEGRATION_ROLES, Secret, SettingsError, load_stack, parse,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SAMPLE_ZIP = "solutions/BcSalesIntegrationSample_1_0_0_0.zip"
 SOURCE = "stacks/Pulumi.dev.yaml"
 

@@ -8,7 +8,7 @@ import pytest
 from solution_import.package import PackageError, read_package
 from solution_import.versions import VersionError, compare_versions, parse_version
 
-SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+SOLUTIONS = Path(__file__).resolve().parents[3] / "solutions"
 SAMPLE_10 = SOLUTIONS / "BcSalesIntegrationSample_1_0_0_0.zip"
 SAMPLE_11 = SOLUTIONS / "BcSalesIntegrationSample_1_1_0_0.zip"
 
