@@ -1,4 +1,4 @@
-# The two commands (CONTRACT §1): `make demo` and `make test`. Everything they need is installed here.
+# The two commands (README, "The two commands"): `make demo` and `make test`. Everything they need is installed here.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= python3

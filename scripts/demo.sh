@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: the whole integration on the local sandbox cloud with the real engine (CONTRACT §1).
+# `make demo`: the whole integration on the local sandbox cloud with the real engine (README, "The two commands").
 # Starts the sandbox, previews and applies stack `sandbox`, prints its outputs and the permission
 # summary, checks that a second preview has no changes, and stops the sandbox.
 # Expects the engine and the venv on PATH (`. .tools/env`, which `make demo` does).

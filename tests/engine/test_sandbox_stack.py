@@ -1,4 +1,4 @@
-"""The sandbox stack end to end with the real engine: up, outputs (CONTRACT §5), no-change preview, a settings
+"""The sandbox stack end to end with the real engine: up, outputs (README, "Stack outputs" in the configuration reference), no-change preview, a settings
 change that previews as exactly that change, a no-change `up` that writes nothing, and destroy.
 
 The project is copied to a temporary directory (its stack file gets the engine's encryptionsalt there, not in

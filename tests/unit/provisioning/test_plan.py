@@ -1,4 +1,4 @@
-"""`bcsi plan` pure parts: the CONTRACT §4 JSON shape, Markdown and table rendering, credential rules, CLI errors."""
+"""`bcsi plan` pure parts: the JSON shape of README "Reviewing changes", Markdown and table rendering, credential rules, CLI errors."""
 from __future__ import annotations
 
 import json

@@ -1,7 +1,7 @@
 """The program (provisioning/__main__.py) under Pulumi's own mocks: what it declares from the sandbox stack.
 
 No cloud and no engine: the resources' providers never run; this checks the wiring (one LicenseAssignment per
-SKU, the Dataverse connection's four kinds of resources, couplings) and the stack outputs (CONTRACT §5).
+SKU, the Dataverse connection's four kinds of resources, couplings) and the stack outputs (README, "Stack outputs" in the configuration reference).
 """
 import json
 import runpy
