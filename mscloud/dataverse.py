@@ -6,7 +6,7 @@ from urllib.parse import quote, urlsplit
 
 from mscloud.batchresult import BatchResult
 from mscloud.cloud import Cloud
-from mscloud.errors import ServiceError, error_from_response
+from mscloud.errors import NotFound, ServiceError, error_from_response
 from mscloud.multipart import decode_batch, encode_batch
 from mscloud.odata import odata_string
 from mscloud.paging import collect
@@ -124,9 +124,14 @@ class DataverseClient:
         self.request("PATCH", f"{entity_set}({_key(id_)})", json=body, headers=headers,
                      idempotent=True)
 
-    def delete(self, entity_set: str, id_: str, if_match: str | None = None) -> None:
+    def delete(self, entity_set: str, id_: str, if_match: str | None = None, missing_ok: bool = False) -> None:
+        """Delete one record; with missing_ok a record that is already gone (404) counts as deleted."""
         headers = {"If-Match": if_match} if if_match else None
-        self.request("DELETE", f"{entity_set}({_key(id_)})", headers=headers)
+        try:
+            self.request("DELETE", f"{entity_set}({_key(id_)})", headers=headers)
+        except NotFound:
+            if not missing_ok:
+                raise
 
     def ref_url(self, entity_set: str, id_: str) -> str:
         return f"{self.api}{entity_set}({_key(id_)})"

@@ -11,7 +11,6 @@ from pathlib import Path
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from mscloud.errors import NotFound
 from mscloud.odata import odata_string
 from solution_import.common import DataverseSetupError, dataverse_for, guid
 from solution_import.importjob import run_import
@@ -93,10 +92,7 @@ class IntegrationSolutionProvider(ResourceProvider):
             pulumi.log.info(f"solution {props['uniqueName']} left installed (uninstallOnDelete is false)")
             return
         dataverse = dataverse_for(props)
-        try:
-            dataverse.delete("solutions", id_)
-        except NotFound:
-            pass
+        dataverse.delete("solutions", id_, missing_ok=True)
 
 
 class IntegrationSolution(Resource, module="bcsi", name="IntegrationSolution"):

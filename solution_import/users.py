@@ -90,10 +90,7 @@ class ApplicationUserProvider(ResourceProvider):
             return
         if not user.get("isdisabled"):
             dataverse.update("systemusers", id_, {"isdisabled": True})
-        try:
-            dataverse.delete("systemusers", id_)
-        except NotFound:
-            pass
+        dataverse.delete("systemusers", id_, missing_ok=True)
 
 
 class ApplicationUser(Resource, module="bcsi", name="ApplicationUser"):
