@@ -190,15 +190,22 @@ def disabled_plans(rows: list[dict], sku: dict, direct: list[str], result: Expor
     for row in rows:
         if str(row.get("userPrincipalName", "")).lower() not in wanted:
             continue
-        for assigned in row.get("assignedLicenses") or ():
-            if str(assigned.get("skuId", "")).lower() == sku_id:
-                seen.add(tuple(sorted(names.get(str(p).lower(), str(p)) for p in assigned.get("disabledPlans") or ())))
+        for assigned in direct_assignments(row, sku_id):
+            seen.add(tuple(sorted(names.get(str(p).lower(), str(p)) for p in assigned.get("disabledPlans") or ())))
     if len(seen) > 1:
         variants = "; ".join(", ".join(v) or "none" for v in sorted(seen))
         result.not_adopted.append(f"licence {sku.get('skuPartNumber')}: disabled plans differ per user ({variants}); "
                                   "exported without disabledPlans: holders keep their plans, users added later get all")
         return []
     return list(next(iter(seen), ()))
+
+
+def direct_assignments(row: dict, sku_id: str) -> list[dict]:
+    """The user's own assignment of the SKU (licenseAssignmentStates without a group; assignedLicenses merges
+    direct and group plans), or its assignedLicenses entry when no states were returned."""
+    states = [s for s in row.get("licenseAssignmentStates") or ()
+              if str(s.get("skuId", "")).lower() == sku_id and not s.get("assignedByGroup")]
+    return states or [a for a in row.get("assignedLicenses") or () if str(a.get("skuId", "")).lower() == sku_id]
 
 
 # ---------------------------------------------------------------------------------------------------------
