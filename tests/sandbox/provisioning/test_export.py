@@ -18,7 +18,7 @@ import yaml
 from harness.handmade import SALES_SKU, set_up_by_hand
 from mscloud.connection import clients_for, connection
 from provisioning.export import SOLUTION_PLACEHOLDER, ExportRequest, export_stack
-from tests.sandboxkit import ROOT, start_sandbox
+from tests.sandboxkit import ROOT, seed_with_licensed_users, start_sandbox
 
 pytestmark = pytest.mark.sandbox
 
@@ -31,17 +31,10 @@ BCSI = str(ROOT / ".venv" / "bin" / "bcsi")
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory):
-    """A sandbox whose 1,000 extra users hold Sales (seeded: assigning through Graph takes minutes), set up by hand:
+    """A sandbox whose 1,000 extra users hold Sales, set up by hand:
     the solution, the application user, Integration User for all, Product Availability User for all but one."""
     base = tmp_path_factory.mktemp("export")
-    seed = yaml.safe_load((ROOT / "sandbox" / "seeds" / "default.yaml").read_text())
-    seed["graph"]["users"] += [{"userPrincipalName": u, "displayName": u, "usageLocation": "US", "licenses": [SALES_SKU]}
-                               for u in BULK]
-    seed["dataverse"]["orgs"][0]["users"] += [{"domainname": u, "roles": []} for u in BULK]
-    for sku in seed["graph"]["skus"]:
-        if sku["skuPartNumber"] == SALES_SKU:
-            sku["prepaidUnits"] = N + 50
-    (base / "seed.yaml").write_text(yaml.safe_dump(seed))
+    (base / "seed.yaml").write_text(yaml.safe_dump(seed_with_licensed_users(BULK, SALES_SKU)))
     project = base / "project"
     (project / "stacks").mkdir(parents=True)
     (project / "solutions").mkdir()
