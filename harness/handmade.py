@@ -13,6 +13,7 @@ from mscloud.connection import clients_for, connection
 from mscloud.wellknown import INTEGRATION_ADMINISTRATOR_ROLE_ID, INTEGRATION_USER_ROLE_ID
 from solution_import.importjob import run_import
 from solution_import.package import read_package
+from solution_import.roles import resolve_role
 
 SALES_SKU = "DYN365_ENTERPRISE_SALES"
 INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"     # seeded in sandbox/seeds/default.yaml
@@ -37,19 +38,24 @@ def set_up_by_hand(sandbox_dir: Path, package: Path, licensed: list[str], integr
     run_import(dataverse, package.read_bytes(), read.unique_name, read.version, timeout_seconds=120)
 
     root = dataverse.list("businessunits", select=["businessunitid"], filter="_parentbusinessunitid_value eq null")
+    root_id = root[0]["businessunitid"]
     app_user = dataverse.create("systemusers", {
         "applicationid": INTEGRATION_APP, "accessmode": 4, "isdisabled": False,
-        "businessunitid@odata.bind": f"/businessunits({root[0]['businessunitid']})"})
-    pau = dataverse.list("roles", select=["roleid"], filter=f"name eq '{PRODUCT_AVAILABILITY_USER}'")[0]["roleid"]
-    users = {u["domainname"]: u["systemuserid"] for u in dataverse.list("systemusers", select=["systemuserid", "domainname"])
+        "businessunitid@odata.bind": f"/businessunits({root_id})"})
+    users = {u["domainname"]: (u["systemuserid"], u["_businessunitid_value"])
+             for u in dataverse.list("systemusers", select=["systemuserid", "domainname", "_businessunitid_value"])
              if u.get("domainname")}
-    ref = "systemuserroles_association/$ref"
-    ops = [{"method": "POST", "url": f"systemusers({app_user})/{ref}", "body": {"@odata.id": dataverse.ref_url("roles", r)}}
-           for r in (INTEGRATION_ADMINISTRATOR_ROLE_ID, INTEGRATION_USER_ROLE_ID)]
-    ops += [{"method": "POST", "url": f"systemusers({users[u]})/{ref}",
-             "body": {"@odata.id": dataverse.ref_url("roles", INTEGRATION_USER_ROLE_ID)}} for u in integration_user]
-    ops += [{"method": "POST", "url": f"systemusers({users[u]})/{ref}", "body": {"@odata.id": dataverse.ref_url("roles", pau)}}
-            for u in product_availability]
+    users[INTEGRATION_APP] = (app_user, root_id)
+    holders = {INTEGRATION_ADMINISTRATOR_ROLE_ID: [INTEGRATION_APP],
+               INTEGRATION_USER_ROLE_ID: [INTEGRATION_APP, *integration_user],
+               resolve_role(dataverse, PRODUCT_AVAILABILITY_USER, None): product_availability}
+    ops = []
+    for role_id, members in holders.items():   # each holder gets the copy of the role in its own business unit
+        copies = {c["_businessunitid_value"]: c["roleid"] for c in dataverse.list(
+            "roles", select=["roleid", "_businessunitid_value"], filter=f"_parentrootroleid_value eq {role_id}")}
+        copies.setdefault(root_id, role_id)
+        ops += [{"method": "POST", "url": f"systemusers({users[m][0]})/systemuserroles_association/$ref",
+                 "body": {"@odata.id": dataverse.ref_url("roles", copies[users[m][1]])}} for m in members]
     dataverse.batch(ops, changeset=True)
 
     sku_id = next(s["skuId"] for s in graph.list("/subscribedSkus") if s["skuPartNumber"] == SALES_SKU)
