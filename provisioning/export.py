@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mscloud.wellknown import (APPLICATION, INTEGRATION, INTEGRATION_ADMINISTRATOR, INTEGRATION_ROLES, USER,
+from mscloud.wellknown import (APPLICATION, INTEGRATION, INTEGRATION_ADMINISTRATOR, INTEGRATION_ROLES,
                                 fixed_role_id)
 from policies.config import DEFAULT_ALLOWED_SKUS, DEFAULT_MAX_CREDENTIAL_DAYS
 from provisioning import couplings
