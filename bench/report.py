@@ -5,7 +5,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-SCENARIOS = ("first-up", "noop-preview", "one-change", "plan")
+SCENARIOS = ("first-up", "noop-preview", "one-change", "plan", "export")
 APPROACHES = ("bcsi", "per-user")
 
 

@@ -11,12 +11,13 @@ from bench.stack import BenchStack
 
 
 def run_bcsi(work_dir: Path, n: int, latency_ms: int, say=print) -> list[Result]:
-    """first up, no-change `preview --refresh`, one user added to one role (`up`), `bcsi plan`."""
+    """first up, no-change `preview --refresh`, one user added to one role (`up`), `bcsi plan`, and `bcsi export`
+    of what is then in the tenant (bcsi only: a per-user tool has no export)."""
     cloud = start_seeded(work_dir / "cloud", n, latency_ms)
     try:
         stack = BenchStack(work_dir, n, cloud.data_dir)
         steps = [("first-up", stack.up), ("noop-preview", stack.noop_preview),
-                 ("one-change", stack.add_one_user_to_one_role), ("plan", stack.plan)]
+                 ("one-change", stack.add_one_user_to_one_role), ("plan", stack.plan), ("export", stack.export)]
         return [_step(cloud, n, "bcsi", scenario, action, say) for scenario, action in steps]
     finally:
         cloud.stop()

@@ -22,6 +22,7 @@ STACK = "bench"
 INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"     # seeded in sandbox/seeds/default.yaml
 INTEGRATION_USER = "bcintegration@contoso.com"
 ONE_CHANGE_ROLE = "Product Availability User"
+SOLUTION = "solutions/BcSalesIntegrationSample_1_0_0_0.zip"
 
 
 def stack_config(n: int, with_last_in_availability: bool = False) -> dict:
@@ -38,7 +39,7 @@ def stack_config(n: int, with_last_in_availability: bool = False) -> dict:
             "Integration User": ["integration", *users],
             ONE_CHANGE_ROLE: availability,
         },
-        "bcsi:solution": {"path": "solutions/BcSalesIntegrationSample_1_0_0_0.zip", "uninstallOnDelete": False},
+        "bcsi:solution": {"path": SOLUTION, "uninstallOnDelete": False},
     }
 
 
@@ -73,12 +74,23 @@ class BenchStack:
         self.write_config(stack_config(self.n, with_last_in_availability=True))
         return self.stack.run("up", "--yes")
 
+    def export(self) -> subprocess.CompletedProcess:
+        """`bcsi export` of the tenant as the stack left it, into a new stack file; it must adopt everything."""
+        proc = self.bcsi("export", "--stack", "exported", "--cloud", "sandbox", "--sku", SALES_SKU, "--bc-environment",
+                         "Production", "--solution-path", SOLUTION, "--force")
+        if "everything was adopted exactly" not in proc.stdout:
+            raise AssertionError(f"bcsi export did not adopt everything\n{proc.stdout[-2000:]}")
+        return proc
+
     def plan(self) -> subprocess.CompletedProcess:
         """`bcsi plan --format json` on the stack; exit 0 (no change) is expected after an up."""
-        proc = subprocess.run([str(VENV / "bin" / "bcsi"), "plan", "--stack", STACK, "--format", "json",
-                               "--project-dir", str(self.project)],
+        return self.bcsi("plan", "--stack", STACK, "--format", "json")
+
+    def bcsi(self, *args: str) -> subprocess.CompletedProcess:
+        """One `bcsi` command on the bench project; exit 0 is expected."""
+        proc = subprocess.run([str(VENV / "bin" / "bcsi"), *args, "--project-dir", str(self.project)],
                               cwd=self.project, env=self.stack.env, capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:
-            raise AssertionError(f"bcsi plan exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+            raise AssertionError(f"bcsi {args[0]} exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
         return proc
 

@@ -1,4 +1,4 @@
-"""The `bcsi` command line: validate, plan, check, and the local sandbox cloud."""
+"""The `bcsi` command line: validate, plan, check, export, and the local sandbox cloud."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -69,10 +69,12 @@ def _count(n: int, noun: str) -> str:
 def _register_subcommands():
     from provisioning.plan_command import plan
     from provisioning.check_command import check
+    from provisioning.export_command import export
     from sandbox.cli import sandbox
 
     main.add_command(plan)
     main.add_command(check)
+    main.add_command(export)
     main.add_command(sandbox)
 
 

@@ -204,12 +204,24 @@ class LicenseReader:
         return find_sku(self.graph.list("/subscribedSkus"), self.part_number)
 
     def holders(self, sku_id: str) -> tuple[list[str], list[str]]:
-        users = self.graph.list("/users", params={
+        return holders(self.holder_rows(sku_id), sku_id)
+
+    def holder_rows(self, sku_id: str) -> list[dict]:
+        """Every user holding the SKU, with assignedLicenses (disabled plans) and licenseAssignmentStates: one
+        paged query."""
+        return self.graph.list("/users", params={
             "$filter": f"assignedLicenses/any(x:x/skuId eq {sku_id})",
             "$select": "id,userPrincipalName,assignedLicenses,licenseAssignmentStates",
             "$top": str(USERS_PAGE_SIZE),
         })
-        return holders(users, sku_id)
+
+    def licensed_groups(self, sku_id: str) -> list[dict]:
+        """Every group the SKU is assigned to (group-based licensing), by display name: one paged query."""
+        return self.graph.list("/groups", params={
+            "$filter": f"assignedLicenses/any(x:x/skuId eq {sku_id})",
+            "$select": "id,displayName,assignedLicenses",
+            "$top": str(USERS_PAGE_SIZE),
+        })
 
     def groups(self, names) -> dict[str, dict]:
         """The configured groups by display name (one query); a missing group fails naming it."""

@@ -47,7 +47,7 @@ def plan(stack: str, fmt: str, project_dir: Path, credential_window_days: int):
     try:
         result = _plan(settings, stack, project_dir, credential_window_days)
     except Exception as error:  # noqa: BLE001 - every failure is one line, never a traceback
-        click.echo(f"bcsi plan: {_one_line(error)}", err=True)
+        click.echo(f"bcsi plan: {one_line(error)}", err=True)
         sys.exit(EXIT_ERROR)
     _print(result, fmt)
     sys.exit(EXIT_CHANGES if result.changes else EXIT_NO_CHANGES)
@@ -73,7 +73,7 @@ def _print(result, fmt: str) -> None:
         click.echo(render(result, fmt), nl=False)
 
 
-def _one_line(error: Exception) -> str:
+def one_line(error: Exception) -> str:
     """The error's own text (mscloud errors carry no secrets), first line only, with its kind when it has none."""
     text = str(error).strip().splitlines()[0] if str(error).strip() else ""
     return text or type(error).__name__

@@ -11,12 +11,17 @@ SANDBOX_DIR_ENV = "BCSI_SANDBOX_DIR"
 def stack_connection(settings, project_dir: str | Path) -> dict:
     """The secret-free connection dict every resource carries (the sandbox through $BCSI_SANDBOX_DIR,
     default PROJECT/.sandbox), so the program, `bcsi plan` and `bcsi check` sign in alike."""
+    return cloud_connection(settings.cloud, settings.tenant_id, project_dir)
+
+
+def cloud_connection(cloud: str, tenant_id: str | None, project_dir: str | Path) -> dict:
+    """The connection dict for a cloud before any stack file exists (`bcsi export`), as stack_connection."""
     from mscloud.connection import connection
 
     sandbox_dir = None
-    if settings.cloud == "sandbox":
+    if cloud == "sandbox":
         sandbox_dir = os.environ.get(SANDBOX_DIR_ENV) or str(Path(project_dir) / ".sandbox")
-    return connection(settings.cloud, settings.tenant_id, sandbox_dir)
+    return connection(cloud, tenant_id, sandbox_dir)
 
 
 def load_stack_or_exit(project_dir: Path, stack: str):

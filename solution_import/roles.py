@@ -41,7 +41,8 @@ def resolve_role(dataverse, role_name: str, role_id: str | None) -> str:
     return guid(rows[0]["roleid"])
 
 
-def _holder_principal(row: dict) -> tuple[str, str] | None:
+def holder_principal(row: dict) -> tuple[str, str] | None:
+    """(type, key) of a systemuser row: an application user by app id, a user by UPN; None when it has neither."""
     if row.get("applicationid"):
         return (APPLICATION, guid(row["applicationid"]))
     if row.get("domainname"):
@@ -59,7 +60,7 @@ def read_holders(dataverse, role_id: str) -> dict[tuple[str, str], str]:
     rows = holder_rows(dataverse, role_id)
     holders = {}
     for row in rows:
-        key = _holder_principal(row)
+        key = holder_principal(row)
         if key is not None:
             holders[key] = guid(row["systemuserid"])
     return holders
@@ -76,7 +77,7 @@ def resolve_principals(dataverse, principals: list[dict]) -> dict[tuple[str, str
         for condition in in_filters(field, values):
             rows = dataverse.list("systemusers", select=_HOLDER_FIELDS, filter=condition)
             for row in rows:
-                key = _holder_principal(row)
+                key = holder_principal(row)
                 if key is not None and key[0] == type_:
                     found[key] = guid(row["systemuserid"])
     missing = [p for p in principals if as_key(p) not in found]

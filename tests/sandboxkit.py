@@ -30,3 +30,18 @@ def follow_next_links(session, url: str, **request_options) -> list:
         responses.append(response)
         url = response.json().get("@odata.nextLink")
     return responses
+
+
+def seed_with_licensed_users(upns: list[str], sku_part_number: str, spare_units: int = 50) -> dict:
+    """The default seed plus these users, each holding the SKU and synced to Dataverse without a role (seeded:
+    assigning 1,000 licences through Graph takes minutes)."""
+    import yaml
+
+    seed = yaml.safe_load((ROOT / "sandbox" / "seeds" / "default.yaml").read_text())
+    seed["graph"]["users"] += [{"userPrincipalName": u, "displayName": u, "usageLocation": "US",
+                                "licenses": [sku_part_number]} for u in upns]
+    seed["dataverse"]["orgs"][0]["users"] += [{"domainname": u, "roles": []} for u in upns]
+    for sku in seed["graph"]["skus"]:
+        if sku["skuPartNumber"] == sku_part_number:
+            sku["prepaidUnits"] = len(upns) + spare_units
+    return seed

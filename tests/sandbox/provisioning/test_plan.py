@@ -23,7 +23,7 @@ from solution_import.roles import RoleAssignmentProvider
 from solution_import.solution import IntegrationSolutionProvider
 from solution_import.users import ApplicationUserProvider
 from tests.providerkit import ProviderCloud
-from tests.sandboxkit import ROOT, start_sandbox
+from tests.sandboxkit import ROOT, seed_with_licensed_users, start_sandbox
 
 pytestmark = pytest.mark.sandbox
 
@@ -82,13 +82,7 @@ def _fixed(role):
 def cloud(tmp_path_factory):
     """A private sandbox with 1,000 more users holding a Sales licence, and a project dir for plan's stacks."""
     base = tmp_path_factory.mktemp("plan")
-    seed = yaml.safe_load((ROOT / "sandbox" / "seeds" / "default.yaml").read_text())
-    seed["graph"]["users"] += [{"userPrincipalName": u, "displayName": u, "usageLocation": "US", "licenses": [SALES]}
-                               for u in BULK]
-    seed["dataverse"]["orgs"][0]["users"] += [{"domainname": u, "roles": []} for u in BULK]
-    for sku in seed["graph"]["skus"]:
-        if sku["skuPartNumber"] == SALES:
-            sku["prepaidUnits"] = N + 50
+    seed = seed_with_licensed_users(BULK, SALES)
     for app in seed["identity"]["apps"]:   # the integration app as freshly registered: no credential, access, consent
         if app["appId"] == APP:
             for key in ("secret", "businessCentralRoles", "dataverseScopes"):
