@@ -17,13 +17,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
 from harness.engine import ROOT
+from harness.process import ServerProcess, start_server
 
 ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -44,17 +44,7 @@ def azurite_binary() -> Path:
     return binary
 
 
-def _die_with_parent() -> None:
-    """Linux: Azurite gets SIGTERM if the process that started it dies without stopping it."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-class RunningAzurite:
+class RunningAzurite(ServerProcess):
     """One `azurite-blob` process on 127.0.0.1, its data dir and port; `restart()` keeps both."""
 
     def __init__(self, data_dir: Path, port: int = 0):
@@ -67,9 +57,7 @@ class RunningAzurite:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [str(azurite_binary()), "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
                 "--location", str(self.data_dir), "--skipApiVersionCheck", "--disableTelemetry", "--silent"]
-        with open(self.log_file, "ab") as log:
-            self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, cwd=str(self.data_dir),
-                                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+        self.process = start_server(args, self.log_file, cwd=str(self.data_dir))
         self.port = self._wait_listening()
         return self
 
@@ -92,32 +80,6 @@ class RunningAzurite:
             raise AzuriteStartError(f"Azurite did not start; log ({self.log_file}):\n"
                                     f"{self.log_file.read_text(errors='replace')[-4000:]}")
         return found[0]
-
-    def stop(self) -> None:
-        """SIGTERM (Azurite saves its metadata and closes), then SIGKILL if it does not end within 10 s."""
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        if process.stdout:
-            process.stdout.close()
-
-    def restart(self) -> "RunningAzurite":
-        """Stop and serve the same data dir again on the same port (backend URLs stay valid)."""
-        self.stop()
-        return self.start()
-
-    def __enter__(self) -> "RunningAzurite":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- the storage account -------------------------------------------------------------------
     @property
