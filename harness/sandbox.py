@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import msal
 import requests
+
+from harness.process import ServerProcess, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTUP_TIMEOUT_S = 60
@@ -44,21 +45,11 @@ def serve_command() -> list[str]:
     return [str(bcsi), "sandbox", "serve"] if bcsi.exists() else [sys.executable, "-m", "sandbox", "serve"]
 
 
-def _die_with_parent() -> None:
-    """Linux: the server gets SIGTERM if the test process dies without teardown (no orphaned servers)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 class SandboxStartError(RuntimeError):
     pass
 
 
-class RunningSandbox:
+class RunningSandbox(ServerProcess):
     """One `bcsi sandbox serve` process, its data dir and endpoints; a context manager that stops it."""
 
     def __init__(self, data_dir: Path, seed=None, latency_ms: int = 0, faults: str | None = None,
@@ -82,11 +73,7 @@ class RunningSandbox:
             args += ["--faults", self.faults]
         args += list(self.extra_args)
         self.log_file = self.data_dir.parent / f"{self.data_dir.name}.serve.log"
-        log = open(self.log_file, "ab")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, cwd=str(ROOT), env=env,
-                                        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
-        log.close()
+        self.process = start_server(args, self.log_file, cwd=str(ROOT), env=dict(os.environ, PYTHONUNBUFFERED="1"))
         line = self._read_ready_line()
         try:
             self.endpoints = json.loads(line)
@@ -109,36 +96,6 @@ class RunningSandbox:
         self.stop()
         log = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
         raise SandboxStartError(f"{what}; serve log ({self.log_file}):\n{log[-4000:]}")
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it does not end within 10 s."""
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        if process.stdout:
-            process.stdout.close()
-
-    def restart(self) -> "RunningSandbox":
-        """Stop and serve the same data dir again, on the same port (URLs stay valid)."""
-        self.stop()
-        return self.start()
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def __enter__(self) -> "RunningSandbox":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
     # -- helpers -------------------------------------------------------------------------------
     @property

@@ -80,8 +80,10 @@ class IntegrationSolutionProvider(ResourceProvider):
     def diff(self, id_, olds, news):
         changed = any(olds.get(k) != news.get(k) for k in _IMPORT_INPUTS)
         drifted = olds.get("installedVersion") not in (None, news.get("version"))
+        # Not packagePath: each pipeline run's checkout is somewhere else, and the package is pinned by its sha256;
+        # an import (create/update) always reads the zip from the new inputs' path.
         bookkeeping = any(olds.get(k) != news.get(k) for k in ("uninstallOnDelete", "importTimeoutSeconds",
-                                                              "packagePath", "environmentUrl", "connection"))
+                                                              "environmentUrl", "connection"))
         return DiffResult(changes=changed or drifted or bookkeeping, replaces=[], delete_before_replace=False)
 
     def update(self, id_, olds, news):

@@ -71,6 +71,16 @@ def test_solution_diff_on_version_sha_and_drift():
     assert provider.diff("id", olds, news).replaces == []
 
 
+def test_solution_diff_ignores_where_the_checkout_is():
+    """Each pipeline run checks the repository out somewhere else (e.g. another agent's work directory): the same
+    package (same sha256) at another absolute path is no change, or every fresh checkout previews an update."""
+    provider = IntegrationSolutionProvider()
+    news = {"uniqueName": "S", "version": "1.1.0.0", "packageSha256": "b", "packagePath": "/run2/solutions/s.zip"}
+    olds = {**news, "packagePath": "/run1/solutions/s.zip", "installedVersion": "1.1.0.0"}
+    assert not provider.diff("id", olds, news).changes
+    assert provider.diff("id", {**olds, "packageSha256": "a"}, news).changes
+
+
 def test_access_mode_diff_sees_drift():
     provider = IntegrationUserAccessProvider()
     news = {"userPrincipalName": "bc@contoso.com", "accessMode": 4}
