@@ -9,27 +9,14 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.sandbox.dataverse.test_api import (
-    INTEGRATION_ADMINISTRATOR, PRODUCT_AVAILABILITY_USER, READER_APP, ROOT_BU, Api, as_app, error_of, package,
-    private_seed, user_id, wait_for)
-from tests.sandboxkit import start_sandbox
+from tests.sandbox.dataverse.test_api import (  # noqa: F401 -- dv: the same module-scoped private sandbox fixture
+    INTEGRATION_ADMINISTRATOR, PRODUCT_AVAILABILITY_USER, READER_APP, ROOT_BU, as_app, dv, error_of, package, user_id,
+    wait_for)
 
 pytestmark = pytest.mark.sandbox
 
 SYSTEM_ADMINISTRATOR_NAME = "System Administrator"
 LOCK_CODE = -2147020463
-
-
-@pytest.fixture(scope="module")
-def dv(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("solution-operations")
-    running = start_sandbox(directory / "data", seed=private_seed(directory))
-    try:
-        api = Api(running, running.admin_token(running.endpoints["dataverse"] + "/.default"))
-        api.running = running
-        yield api
-    finally:
-        running.stop()
 
 
 def imported(dv, name: str, action: str = "ImportSolutionAsync") -> tuple[dict, dict]:

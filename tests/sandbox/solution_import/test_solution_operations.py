@@ -17,14 +17,11 @@ from solution_import.common import DataverseSetupError
 from solution_import.importjob import ImportFailed
 from solution_import.solution import IntegrationSolutionProvider
 from tests.providerkit import ProviderCloud
+from tests.sandbox.solution_import.test_providers import ADD_ON, SAMPLE_10, SAMPLE_11
 from tests.sandboxkit import start_sandbox
 
 pytestmark = pytest.mark.sandbox
 
-SOLUTIONS = Path(__file__).resolve().parents[3] / "solutions"
-SAMPLE_10 = SOLUTIONS / "BcSalesIntegrationSample_1_0_0_0.zip"
-SAMPLE_11 = SOLUTIONS / "BcSalesIntegrationSample_1_1_0_0.zip"
-ADD_ON = SOLUTIONS / "BcSalesIntegrationSampleAddOn_1_0_0_0.zip"
 PRODUCT_AVAILABILITY_USER = "e1f0c3a4-5b6d-4c7e-8f90-a1b2c3d4e5f6"
 
 
