@@ -82,8 +82,8 @@ def ensure_installed(props: dict) -> dict:
             left = deadline - time.monotonic()
             if left <= wait:       # no time for another try after the pause
                 raise DataverseSetupError(
-                    f"solution {name} {version}: another solution operation kept the environment busy for "
-                    f"{timeout:g} s (importTimeoutSeconds); Dataverse said: {busy}; run again when it has finished "
+                    f"solution {name} {version}: another solution operation kept the environment busy within "
+                    f"importTimeoutSeconds ({timeout:g} s); Dataverse said: {busy}; run again when it has finished "
                     f"or raise importTimeoutSeconds (nothing was changed)") from None
             pulumi.log.info(f"solution {name} {version}: another solution operation is running in the environment; "
                             f"waiting {wait:.0f} s and trying again ({left:.0f} s left of importTimeoutSeconds)")
