@@ -69,8 +69,9 @@ def _missing_dependencies(element: ElementTree.Element) -> str:
     return f" (missing: {', '.join(missing)})" if missing else ""
 
 
-def run_import(dataverse, action: str, package_bytes: bytes, unique_name: str, version: str, timeout_seconds: float,
-               deadline: float | None = None, poll_seconds: float = 0.5, max_poll_seconds: float = 5.0) -> None:
+def run_import(dataverse, package_bytes: bytes, unique_name: str, version: str, timeout_seconds: float,
+               action: str = "ImportSolutionAsync", deadline: float | None = None, poll_seconds: float = 0.5,
+               max_poll_seconds: float = 5.0) -> None:
     """`action` (ImportSolutionAsync or StageAndUpgradeAsync), then poll the async operation until it ends or the
     deadline (time.monotonic(); default: timeout_seconds from now) passes."""
     deadline = time.monotonic() + timeout_seconds if deadline is None else deadline

@@ -76,7 +76,7 @@ def ensure_installed(props: dict) -> dict:
             check_can_import(dataverse)
             package = _package_bytes(props)
         try:
-            run_import(dataverse, action, package, name, version, timeout, deadline)
+            run_import(dataverse, package, name, version, timeout, action=action, deadline=deadline)
             break
         except SolutionOperationBusy as busy:
             left = deadline - time.monotonic()
