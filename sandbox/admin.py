@@ -63,10 +63,11 @@ def patch_settings(ctx) -> Response:
 
 
 def extra_routes() -> list[Route]:
-    """Admin helpers other services contribute (identity's federated issuers) are registered here."""
-    from sandbox.identity import admin_routes
+    """Admin helpers other services contribute (identity's federated issuers, Dataverse's import hold)."""
+    from sandbox.dataverse import admin_routes as dataverse_admin
+    from sandbox.identity import admin_routes as identity_admin
 
-    return admin_routes.ROUTES
+    return identity_admin.ROUTES + dataverse_admin.ROUTES
 
 
 def build_service() -> Service:

@@ -1,4 +1,10 @@
-"""Runs one asynchronous solution import and explains a failure by the component that failed."""
+"""Runs one asynchronous solution import (or upgrade) and explains a failure by the component that failed.
+
+Dataverse runs one solution operation at a time: an import started while another runs fails with error code
+-2147020463 (0x80071151), "Please try again later"
+(https://learn.microsoft.com/troubleshoot/power-platform/dataverse/working-with-solutions/concurrent-solution-operation-failures).
+That refusal raises SolutionOperationBusy, for the caller to wait and try again.
+"""
 from __future__ import annotations
 
 import base64
@@ -8,16 +14,29 @@ from xml.etree import ElementTree
 
 import pulumi
 
+from mscloud.errors import NotFound, ServiceError
 from solution_import.common import DataverseSetupError
 
 # asyncoperation statuscode values
 SUCCEEDED, FAILED, CANCELED = 30, 31, 32
+SOLUTION_OPERATION_BUSY = -2147020463     # 0x80071151: another solution operation is running
 STATUS_NAMES = {0: "waiting for resources", 10: "waiting", 20: "in progress", 21: "pausing", 22: "canceling",
                 30: "succeeded", 31: "failed", 32: "canceled"}
 
 
 class ImportFailed(Exception):
     """Dataverse reported the import as failed; the message names the failing component."""
+
+
+class SolutionOperationBusy(Exception):
+    """Dataverse did not start the import because another solution operation runs; the text is Dataverse's."""
+
+
+def _busy(code) -> bool:
+    """The error code (the async operation's integer or the Web API's '0x…') of 'another operation runs'."""
+    if isinstance(code, str) and code.lower().startswith("0x"):
+        code = int(code, 16) - (1 << 32)
+    return code == SOLUTION_OPERATION_BUSY
 
 
 def failing_components(data_xml: str | None) -> list[str]:
@@ -51,24 +70,32 @@ def _missing_dependencies(element: ElementTree.Element) -> str:
 
 
 def run_import(dataverse, package_bytes: bytes, unique_name: str, version: str, timeout_seconds: float,
-               poll_seconds: float = 0.5, max_poll_seconds: float = 5.0) -> None:
-    """ImportSolutionAsync, then poll the async operation until it ends or the timeout passes."""
+               action: str = "ImportSolutionAsync", deadline: float | None = None, poll_seconds: float = 0.5,
+               max_poll_seconds: float = 5.0) -> None:
+    """`action` (ImportSolutionAsync or StageAndUpgradeAsync), then poll the async operation until it ends or the
+    deadline (time.monotonic(); default: timeout_seconds from now) passes."""
+    deadline = time.monotonic() + timeout_seconds if deadline is None else deadline
     import_job_id = str(uuid.uuid4())
-    answer = dataverse.action("ImportSolutionAsync", {
-        "OverwriteUnmanagedCustomizations": False,
-        "PublishWorkflows": True,
-        "CustomizationFile": base64.b64encode(package_bytes).decode("ascii"),
-        "ImportJobId": import_job_id,
-    })
+    try:
+        answer = dataverse.action(action, {
+            "OverwriteUnmanagedCustomizations": False,
+            "PublishWorkflows": True,
+            "CustomizationFile": base64.b64encode(package_bytes).decode("ascii"),
+            "ImportJobId": import_job_id,
+        })
+    except ServiceError as refused:
+        if _busy(refused.code):
+            raise SolutionOperationBusy(refused.message) from None
+        raise
     operation_id = answer["AsyncOperationId"]
     import_job_id = answer.get("ImportJobKey") or import_job_id
-    pulumi.log.info(f"importing solution {unique_name} {version} (async operation {operation_id})")
-    deadline = time.monotonic() + timeout_seconds
+    verb = "upgrading" if action == "StageAndUpgradeAsync" else "importing"
+    pulumi.log.info(f"{verb} solution {unique_name} {version} (async operation {operation_id})")
     last_status = None
     delay = poll_seconds
     while True:
         op = dataverse.get("asyncoperations", operation_id,
-                           select=["statecode", "statuscode", "message", "friendlymessage"])
+                           select=["statecode", "statuscode", "message", "friendlymessage", "errorcode"])
         status = op.get("statuscode")
         if status != last_status:
             pulumi.log.info(f"solution {unique_name} import: {STATUS_NAMES.get(status, status)}")
@@ -76,6 +103,8 @@ def run_import(dataverse, package_bytes: bytes, unique_name: str, version: str, 
         if status == SUCCEEDED:
             return
         if status in (FAILED, CANCELED) or op.get("statecode") == 3:
+            if _busy(op.get("errorcode")):
+                raise SolutionOperationBusy(op.get("message") or op.get("friendlymessage") or "")
             raise ImportFailed(_failure_text(dataverse, import_job_id, unique_name, version, op))
         if time.monotonic() >= deadline:
             raise DataverseSetupError(
@@ -87,7 +116,11 @@ def run_import(dataverse, package_bytes: bytes, unique_name: str, version: str, 
 
 
 def _failure_text(dataverse, import_job_id: str, unique_name: str, version: str, op: dict) -> str:
-    job = dataverse.get("importjobs", import_job_id, select=["data", "progress", "solutionname"])
+    """The failing components from the import job; the async operation's message when the job never started."""
+    try:
+        job = dataverse.get("importjobs", import_job_id, select=["data", "progress", "solutionname"])
+    except NotFound:        # the system job failed before it wrote its import job row
+        job = {}
     components = failing_components(job.get("data"))
     reason = "; ".join(components) if components else (op.get("friendlymessage") or op.get("message") or "no detail")
     return f"solution {unique_name} {version} import failed: {reason}"

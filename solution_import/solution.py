@@ -1,11 +1,15 @@
 """IntegrationSolution: the BC integration solution imported into Dataverse, version-aware.
 
-Same version installed: adopt it, no write. Higher: import (upgrade). Lower: refuse, nothing changed.
+Not installed: ImportSolutionAsync. Same version installed: adopt it, no write. Higher than an installed managed
+solution: StageAndUpgradeAsync, because a plain import would only update it and keep the components the new
+version dropped (https://learn.microsoft.com/power-apps/maker/data-platform/update-solutions). Lower: refuse,
+nothing changed. While another solution operation runs, wait and try again within importTimeoutSeconds.
 The package is read when the resource is declared, so `preview` shows a version change.
 """
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import pulumi
@@ -13,7 +17,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 
 from mscloud.odata import odata_string
 from solution_import.common import DataverseSetupError, dataverse_for, guid
-from solution_import.importjob import run_import
+from solution_import.importjob import SolutionOperationBusy, run_import
 from solution_import.package import read_package
 from solution_import.preflight import check_can_import
 from solution_import.versions import compare_versions
@@ -22,6 +26,8 @@ DEFAULT_IMPORT_TIMEOUT = 600
 _SOLUTION_FIELDS = ["solutionid", "uniquename", "version", "ismanaged"]
 # Inputs whose change needs the provider to act (an import); the others are bookkeeping only.
 _IMPORT_INPUTS = ("uniqueName", "version", "packageSha256")
+# Waiting for another solution operation: first pause, growing by half each time up to the last.
+BUSY_FIRST_WAIT, BUSY_LONGEST_WAIT = 2.0, 30.0
 
 
 def find_solution(dataverse, unique_name: str) -> dict | None:
@@ -39,23 +45,50 @@ def _package_bytes(props: dict) -> bytes:
     return data
 
 
+def import_action(name: str, version: str, installed: dict | None) -> str | None:
+    """The Web API action that brings `version` in: None when it is installed already; refuses a downgrade."""
+    if installed is None:
+        return "ImportSolutionAsync"
+    order = compare_versions(version, installed["version"])
+    if order == 0:
+        return None
+    if order < 0:
+        raise DataverseSetupError(
+            f"solution {name}: the package is version {version} but {installed['version']} is installed; "
+            f"Dataverse cannot downgrade a solution (nothing was changed)"
+        )
+    return "StageAndUpgradeAsync" if installed.get("ismanaged") else "ImportSolutionAsync"
+
+
 def ensure_installed(props: dict) -> dict:
     """Makes the package's version the installed one; returns {solutionId, installedVersion}."""
     dataverse = dataverse_for(props)
     name, version = props["uniqueName"], props["version"]
-    installed = find_solution(dataverse, name)
-    if installed is not None:
-        order = compare_versions(version, installed["version"])
-        if order == 0:
-            return {"solutionId": guid(installed["solutionid"]), "installedVersion": installed["version"]}
-        if order < 0:
-            raise DataverseSetupError(
-                f"solution {name}: the package is version {version} but {installed['version']} is installed; "
-                f"Dataverse cannot downgrade a solution (nothing was changed)"
-            )
-    check_can_import(dataverse)
     timeout = float(props.get("importTimeoutSeconds") or DEFAULT_IMPORT_TIMEOUT)
-    run_import(dataverse, _package_bytes(props), name, version, timeout)
+    deadline = time.monotonic() + timeout
+    package, wait = None, BUSY_FIRST_WAIT
+    while True:
+        installed = find_solution(dataverse, name)    # again after a wait: the other import may have changed it
+        action = import_action(name, version, installed)
+        if action is None:
+            return {"solutionId": guid(installed["solutionid"]), "installedVersion": installed["version"]}
+        if package is None:
+            check_can_import(dataverse)
+            package = _package_bytes(props)
+        try:
+            run_import(dataverse, package, name, version, timeout, action=action, deadline=deadline)
+            break
+        except SolutionOperationBusy as busy:
+            left = deadline - time.monotonic()
+            if left <= wait:       # no time for another try after the pause
+                raise DataverseSetupError(
+                    f"solution {name} {version}: another solution operation kept the environment busy within "
+                    f"importTimeoutSeconds ({timeout:g} s); Dataverse said: {busy}; run again when it has finished "
+                    f"or raise importTimeoutSeconds (nothing was changed)") from None
+            pulumi.log.info(f"solution {name} {version}: another solution operation is running in the environment; "
+                            f"waiting {wait:.0f} s and trying again ({left:.0f} s left of importTimeoutSeconds)")
+            time.sleep(wait)
+            wait = min(wait * 1.5, BUSY_LONGEST_WAIT)
     now = find_solution(dataverse, name)
     if now is None:
         raise DataverseSetupError(f"solution {name}: import reported success but the solution is not installed")

@@ -36,6 +36,7 @@ IMPORT_MISSING_DEPENDENCIES = "0x8004801d"   # ImportMissingDependenciesError (-
 IMPORT_ROLE_ERROR = "0x80048017"       # ImportRoleError (-2147188713)
 IMPORT_BAD_ZIP = "0x80048060"          # ImportCustomizationsBadZipFileError (-2147188640)
 IMPORT_INVALID_XML = "0x8004802c"      # ImportInvalidXmlError (-2147188692)
+SOLUTION_OPERATION_BUSY = "0x80071151"  # -2147020463: another solution operation is running
 BATCH_LIMIT = "0x8006088a"             # more than 1000 requests in a $batch (code unconfirmed)
 
 THROTTLE_MESSAGE = "Number of requests exceeded the limit of 6000 over time window of 300 seconds."
@@ -67,6 +68,24 @@ def package_refused(error: PackageError) -> DataverseError:
     """A package Dataverse refuses before importing anything: 400 with the code for what is wrong with it."""
     code = IMPORT_BAD_ZIP if error.kind == PackageError.BAD_ZIP else IMPORT_INVALID_XML
     return bad_request(error.message, code)
+
+
+def solution_operation_busy() -> DataverseError:
+    """Another import runs. Code -2147020463 / 80071151 and the sentence after "--" are Microsoft's
+    (https://learn.microsoft.com/troubleshoot/power-platform/dataverse/working-with-solutions/the-solution-installation-or-removal-failed-error-when-installing-or-removing-a-solution,
+    https://learn.microsoft.com/troubleshoot/power-platform/dataverse/working-with-solutions/concurrent-solution-operation-failures);
+    the "[Import] ... [Import]" wording is as users report it; the HTTP status of a refused sync import is unconfirmed.
+    """
+    return bad_request("Cannot start another [Import] because there is a previous [Import] running at this moment. "
+                       "Use Solution History for more details. -- The solution installation or removal failed due "
+                       "to the installation or removal of another solution at the same time. Please try again later.",
+                       SOLUTION_OPERATION_BUSY)
+
+
+def unknown_parameter(name: str, operation: str) -> DataverseError:
+    """OData's refusal of a parameter the action does not declare (code unconfirmed)."""
+    return bad_request(f"The parameter '{name}' in the request payload is not a valid parameter for the operation "
+                       f"'{operation}'.")
 
 
 def unknown_property(name: str, logical_name: str) -> DataverseError:

@@ -60,11 +60,18 @@ TABLES: tuple[Table, ...] = (
           ("domainname", "internalemailaddress", "fullname", "firstname", "lastname", "applicationid",
            "azureactivedirectoryobjectid", "accessmode", "isdisabled", "isintegrationuser", "islicensed"),
           lookups={"businessunitid": "businessunits"},
-          collections={"systemuserroles_association": "roles"}, writable=True),
+          collections={"systemuserroles_association": "roles", "teammembership_association": "teams"},
+          writable=True),
     Table("role", "roles", "roleid", "name", 1036, ("name", "ismanaged", "solutionid", "iscustomizable"),
           lookups={"businessunitid": "businessunits", "roletemplateid": "roletemplates",
                    "parentrootroleid": "roles"},
-          collections={"systemuserroles_association": "systemusers"}, writable=True),
+          collections={"systemuserroles_association": "systemusers", "teamroles_association": "teams"},
+          writable=True),
+    Table("team", "teams", "teamid", "name", 9, ("name", "teamtype", "isdefault", "membershiptype",
+                                                 "azureactivedirectoryobjectid", "description"),
+          lookups={"businessunitid": "businessunits", "administratorid": "systemusers"},
+          collections={"teammembership_association": "systemusers", "teamroles_association": "roles"},
+          writable=True),
     Table("transactioncurrency", "transactioncurrencies", "transactioncurrencyid", "currencyname", 9105,
           ("isocurrencycode", "currencyname", "currencysymbol", "exchangerate", "currencyprecision"), writable=True),
     Table("solution", "solutions", "solutionid", "friendlyname", 7100,
@@ -79,3 +86,10 @@ TABLES: tuple[Table, ...] = (
 
 BY_SET = {table.entity_set: table for table in TABLES}
 BY_LOGICAL = {table.logical_name: table for table in TABLES}
+
+# N:N relationships: navigation property -> (intersect table, {entity set: its key column in the intersect}).
+RELATIONSHIPS: dict[str, tuple[str, dict[str, str]]] = {
+    "systemuserroles_association": ("systemuserroles", {"systemusers": "systemuserid", "roles": "roleid"}),
+    "teammembership_association": ("teammembership", {"systemusers": "systemuserid", "teams": "teamid"}),
+    "teamroles_association": ("teamroles", {"teams": "teamid", "roles": "roleid"}),
+}

@@ -1,15 +1,20 @@
-"""Dataverse state and rules (no HTTP): orgs, business units, users, roles, solutions (imports: solution_imports.py).
+"""Dataverse state and rules (no HTTP): orgs, business units, users, roles, teams, solutions (imports:
+solution_imports.py).
 
 Records live in the shared store as kind `dv:<org>:<entityset>`, in their Web API shape (lookups as
 `_x_value`); fields starting with `__` are the sandbox's own bookkeeping and never leave it.
-User-role links live in `dv:<org>:systemuserroles` with id `<systemuserid>:<roleid>`.
+N:N links live in their intersect kinds (metadata.RELATIONSHIPS): `dv:<org>:systemuserroles` with id
+`<systemuserid>:<roleid>`, `teammembership` (`<systemuserid>:<teamid>`), `teamroles` (`<teamid>:<roleid>`).
 
 Security, kept simple on purpose (documented in sandbox/dataverse/README.md):
 - the caller is the application user whose `applicationid` is the token's app id; none -> 403
   "The user is not a member of the organization."; disabled -> 403;
 - reading or writing systemusers and roles, and (dis)associating roles, needs System Administrator;
 - importing (or uninstalling) a solution needs System Administrator or System Customizer;
-- everything else needs only membership.
+- everything else needs only membership;
+- a caller holds its own roles and the roles of every team it is a member of ("the user needs to have either
+  the required privilege assigned through a role directly, or needs to be member of a team that has a
+  security role with the privilege assigned": https://learn.microsoft.com/power-platform/admin/how-record-access-determined).
 """
 from __future__ import annotations
 
@@ -23,7 +28,7 @@ from mscloud.wellknown import SYSTEM_ADMINISTRATOR_TEMPLATE, SYSTEM_CUSTOMIZER_T
 
 from . import errors
 from .errors import DataverseError
-from .metadata import BY_SET, Table
+from .metadata import BY_SET, RELATIONSHIPS, Table
 
 _NS = uuid.UUID("0f4c2b7e-8d1a-4c3e-9b5f-6a7d8e9f0a1b")
 # Privilege ids in the 0x80040220 message: Dataverse's are per org; these are the sandbox's (unconfirmed).
@@ -149,7 +154,7 @@ class OrgModel:
                                  f"The user with SystemUserId={user['systemuserid']} in OrganizationContext="
                                  f"{self.organization()['organizationid']} is disabled. Disabled users cannot "
                                  "access the system. Consider enabling this user.")
-        return Caller(user, self.roles_of(user["systemuserid"]))
+        return Caller(user, self.effective_roles(user["systemuserid"]))
 
     def require_system_administrator(self, caller: Caller, privilege: str, logical_name: str) -> None:
         if not caller.is_system_administrator:
@@ -206,6 +211,12 @@ class OrgModel:
             doc.update(exchangerate=1.0, currencyprecision=2)
             doc.update(values)
             self._validate_new_currency(doc)
+        elif entity_set == "teams":
+            doc.update(teamtype=0, isdefault=False, membershiptype=0, _administratorid_value=caller.id)
+            doc.update(values)
+            if not doc.get("name") or not doc.get("_businessunitid_value"):
+                # Text unconfirmed: name and businessunitid are required columns of team.
+                raise errors.bad_request("A team needs a name and a business unit.", errors.INVALID_ARGUMENT)
         else:
             doc.update(ismanaged=False, iscustomizable={"Value": True}, solutionid=None)
             doc.update(values)
@@ -291,51 +302,66 @@ class OrgModel:
             if doc["transactioncurrencyid"] in base:
                 # Text and code unconfirmed: Dataverse refuses to delete the organization's base currency.
                 raise errors.bad_request("The base currency cannot be deleted.", "0x80048cf6")
-        elif entity_set == "systemusers":
-            self.remove_links(systemuserid=doc["systemuserid"])
-        else:
-            self.remove_links(roleid=doc["roleid"])
+        self.remove_links(**{table.primary_id: doc[table.primary_id]})
         self.discard(entity_set, doc[table.primary_id])
 
-    # ---- roles and users ---------------------------------------------------------------------
-    def roles_of(self, systemuser_id: str) -> list[dict]:
-        return self._linked("systemuserid", systemuser_id, "roles", "roleid")
-
-    def holders_of(self, role_id: str) -> list[dict]:
-        return self._linked("roleid", role_id, "systemusers", "systemuserid")
-
-    def _linked(self, by: str, id_: str, target_set: str, target_key: str) -> list[dict]:
-        """The `target_set` rows linked to `id_` through the systemuserroles intersect table, in link order."""
-        links = self.store.find(self.kind("systemuserroles"), **{by: id_})
-        found = (self.store.get(self.kind(target_set), link[target_key]) for link in links)
+    # ---- roles, users, teams and their N:N links -----------------------------------------------
+    def related(self, entity_set: str, record_id: str, nav: str) -> list[dict]:
+        """The rows linked to one record through an N:N relationship's intersect table, in link order."""
+        intersect, keys = RELATIONSHIPS[nav]
+        target_set = BY_SET[entity_set].collections[nav]
+        links = self.store.find(self.kind(intersect), **{keys[entity_set]: record_id})
+        found = (self.store.get(self.kind(target_set), link[keys[target_set]]) for link in links)
         return [doc for doc in found if doc]
 
-    def associate(self, caller: Caller, systemuser_id: str, role_id: str) -> None:
-        self.require_system_administrator(caller, "prvAssignRole", "role")
-        user = self.get("systemusers", systemuser_id)
-        role = self.get("roles", role_id)
-        if role.get("_businessunitid_value") != user.get("_businessunitid_value"):
-            # Text unconfirmed: a user can only hold roles of its own business unit.
+    def roles_of(self, systemuser_id: str) -> list[dict]:
+        return self.related("systemusers", systemuser_id, "systemuserroles_association")
+
+    def effective_roles(self, systemuser_id: str) -> list[dict]:
+        """The user's own roles, then the roles of every team it belongs to (each role once)."""
+        roles = {role["roleid"]: role for role in self.roles_of(systemuser_id)}
+        for team in self.related("systemusers", systemuser_id, "teammembership_association"):
+            for role in self.related("teams", team["teamid"], "teamroles_association"):
+                roles.setdefault(role["roleid"], role)
+        return list(roles.values())
+
+    def _link(self, caller: Caller, entity_set: str, record_id: str, nav: str, target_id: str):
+        """(intersect kind, link id, link row) of one N:N pair, both records checked to exist."""
+        intersect, keys = RELATIONSHIPS[nav]
+        target_set = BY_SET[entity_set].collections[nav]
+        privilege = "prvAssignRole" if "roles" in keys else "prvWriteTeam"
+        self.require_system_administrator(caller, privilege, "role" if "roles" in keys else "team")
+        pair = {entity_set: self.get(entity_set, record_id), target_set: self.get(target_set, target_id)}
+        row = {column: pair[side][BY_SET[side].primary_id] for side, column in keys.items()}
+        return self.kind(intersect), ":".join(row.values()), row, pair
+
+    def associate(self, caller: Caller, entity_set: str, record_id: str, nav: str, target_id: str) -> None:
+        kind, link_id, row, pair = self._link(caller, entity_set, record_id, nav, target_id)
+        role = pair.get("roles")
+        holder = pair.get("systemusers") or pair.get("teams")
+        if role and role.get("_businessunitid_value") != holder.get("_businessunitid_value"):
+            # Text unconfirmed: a user (or team) can only hold roles of its own business unit.
             raise errors.bad_request("The role and the user must be in the same business unit.",
                                      errors.INVALID_ARGUMENT)
-        link_id = f"{user['systemuserid']}:{role['roleid']}"
-        if self.store.get(self.kind("systemuserroles"), link_id) is not None:
+        if self.store.get(kind, link_id) is not None:
             raise errors.duplicate("Cannot insert duplicate key.")
-        self.store.put(self.kind("systemuserroles"), link_id,
-                       {"systemuserid": user["systemuserid"], "roleid": role["roleid"]})
+        self.store.put(kind, link_id, row)
         self.count_write()
 
-    def disassociate(self, caller: Caller, systemuser_id: str, role_id: str) -> None:
-        self.require_system_administrator(caller, "prvAssignRole", "role")
-        user = self.get("systemusers", systemuser_id)
-        role_id = normalize_guid(role_id)
-        if self.store.delete(self.kind("systemuserroles"), f"{user['systemuserid']}:{role_id}"):
+    def disassociate(self, caller: Caller, entity_set: str, record_id: str, nav: str, target_id: str) -> None:
+        kind, link_id, _, _ = self._link(caller, entity_set, record_id, nav, normalize_guid(target_id))
+        if self.store.delete(kind, link_id):
             self.count_write()
 
     def remove_links(self, **equals) -> None:
-        for link in self.store.find(self.kind("systemuserroles"), **equals):
-            self.store.delete(self.kind("systemuserroles"), f"{link['systemuserid']}:{link['roleid']}")
-            self.count_write()
+        """Drop every N:N link of the record named by one key column (roleid=…, systemuserid=…, teamid=…)."""
+        (column, value), = equals.items()
+        for intersect, keys in RELATIONSHIPS.values():
+            if column not in keys.values():
+                continue
+            for link in self.store.find(self.kind(intersect), **{column: value}):
+                self.store.delete(self.kind(intersect), ":".join(link[c] for c in keys.values()))
+                self.count_write()
 
     # ---- solutions -----------------------------------------------------------------------------
     def installed(self, unique_name: str) -> dict | None:

@@ -89,8 +89,7 @@ def shape(model, table: Table, doc: dict, fields: list[str] | None, annotations:
     for nav, nested in expand:
         if nav in table.collections:
             target = BY_SET[table.collections[nav]]
-            related = model.roles_of(doc["systemuserid"]) if table.entity_set == "systemusers" \
-                else model.holders_of(doc["roleid"])
+            related = model.related(table.entity_set, doc[table.primary_id], nav)
             out[nav] = [shape(model, target, item, nested, annotations) for item in related]
         else:
             target = BY_SET.get(table.lookups[nav])

@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 from werkzeug.wrappers import Response
 
+from sandbox import schema
 from sandbox.app import Route, ServiceError, json_response
 
 from . import errors
@@ -277,11 +278,6 @@ def _association(entityset: str, nav: str):
     return table
 
 
-def _pair(entityset: str, key: str, other: str) -> tuple[str, str]:
-    """(systemuserid, roleid) whichever side the URL starts from."""
-    return (key, other) if entityset == "systemusers" else (other, key)
-
-
 @guarded
 def list_related(ctx, org, entityset, key, nav):
     model = model_for(ctx)
@@ -291,7 +287,7 @@ def list_related(ctx, org, entityset, key, nav):
     check_read(model, caller, entityset)
     check_read(model, caller, target.entity_set)
     doc = model.get(entityset, key)
-    related = model.roles_of(doc["systemuserid"]) if entityset == "systemusers" else model.holders_of(doc["roleid"])
+    related = model.related(entityset, doc[table.primary_id], nav)
     prefer = parse_prefer(ctx.request.headers.get("Prefer"))
     body, applied = collection(model, target, related, ctx.request.args, prefer,
                                f"{api_url(ctx)}/{entityset}({doc[table.primary_id]})/{nav}",
@@ -310,7 +306,7 @@ def associate(ctx, org, entityset, key, nav):
     target_set, target_id = parse_entity_reference(reference)
     if target_set != table.collections[nav]:
         raise errors.bad_request(f"The entity reference '{reference}' does not point to {table.collections[nav]}.")
-    model.associate(caller, *_pair(entityset, key, target_id))
+    model.associate(caller, entityset, key, nav, target_id)
     return answer(None, 204)
 
 
@@ -319,14 +315,18 @@ def disassociate(ctx, org, entityset, key, nav, target):
     model = model_for(ctx)
     caller = caller_of(ctx, model)
     _association(entityset, nav)
-    model.disassociate(caller, *_pair(entityset, key, target))
+    model.disassociate(caller, entityset, key, nav, target)
     return answer(None, 204)
 
 
-def _import(ctx, org, asynchronous: bool):
+def _import(ctx, org, action: str, asynchronous: bool = True, upgrade: bool = False):
     model = model_for(ctx)
     caller = caller_of(ctx, model)
     body = json_body(ctx)
+    declared = schema.dataverse().operation(action)["parameters"]
+    for name in body:
+        if name not in declared:     # e.g. HoldingSolution or LayerDesiredOrder on StageAndUpgradeAsync
+            raise errors.unknown_parameter(name, action)
     encoded = body.get("CustomizationFile")
     if not encoded:
         raise errors.bad_request("CustomizationFile is required for solution import.", errors.IMPORT_ERROR)
@@ -334,24 +334,32 @@ def _import(ctx, org, asynchronous: bool):
         data = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError, TypeError):
         raise errors.bad_request("Cannot convert the literal to the expected type 'Edm.Binary'.") from None
-    job_id, operation_id = SolutionImports(model).import_solution(caller, data, body.get("ImportJobId"), asynchronous)
+    job_id, operation_id = SolutionImports(model).import_solution(caller, data, body.get("ImportJobId"),
+                                                                  asynchronous, upgrade)
     if not asynchronous:
         return answer(None, 204)
-    return answer({"@odata.context": f"{api_url(ctx)}/$metadata#Microsoft.Dynamics.CRM.ImportSolutionAsyncResponse",
+    return answer({"@odata.context": f"{api_url(ctx)}/$metadata#Microsoft.Dynamics.CRM.{action}Response",
                    "AsyncOperationId": operation_id, "ImportJobKey": job_id})
 
 
 @guarded
 def import_solution(ctx, org):
-    return _import(ctx, org, asynchronous=False)
+    return _import(ctx, org, "ImportSolution", asynchronous=False)
 
 
 @guarded
 def import_solution_async(ctx, org):
-    return _import(ctx, org, asynchronous=True)
+    return _import(ctx, org, "ImportSolutionAsync")
 
 
-ACTIONS = {"ImportSolution": import_solution, "ImportSolutionAsync": import_solution_async}
+@guarded
+def stage_and_upgrade_async(ctx, org):
+    """StageAndUpgradeAsync: import, stage and apply the upgrade; dropped components are deleted."""
+    return _import(ctx, org, "StageAndUpgradeAsync", upgrade=True)
+
+
+ACTIONS = {"ImportSolution": import_solution, "ImportSolutionAsync": import_solution_async,
+           "StageAndUpgradeAsync": stage_and_upgrade_async}
 
 
 def routes() -> list[Route]:
@@ -363,6 +371,7 @@ def routes() -> list[Route]:
         Route("POST", f"{API}/$batch", guarded(run_batch)),
         Route("POST", f"{API}/ImportSolution", import_solution, write=True),
         Route("POST", f"{API}/ImportSolutionAsync", import_solution_async, write=True),
+        Route("POST", f"{API}/StageAndUpgradeAsync", stage_and_upgrade_async, write=True),
         Route("GET", f"{API}/<entityset>", list_records),
         Route("POST", f"{API}/<entityset>", create_record, write=True),
         Route("GET", f"{API}/<entityset>(<key>)", get_record),

@@ -1,9 +1,20 @@
-"""Dataverse's solution import, without HTTP: ImportSolution (sync) and ImportSolutionAsync's state machine.
+"""Dataverse's solution import, without HTTP: ImportSolution (sync), ImportSolutionAsync and StageAndUpgradeAsync.
 
 An async import's operation is Waiting (0/0) for WAITING_SECONDS, In Progress (2/20, the import job's `progress`
-rising) for RUNNING_SECONDS, then Completed as Succeeded (3/30) or Failed (3/31); completion is applied lazily by
-`advance()` at the start of the org's next request (no threads). Failures: a missing dependency, a lower version
-than installed, a role id owned by something else (sandbox/dataverse/README.md, "Rules kept simple on purpose").
+rising) until its `__done_at` (RUNNING_SECONDS later, or later while the admin route holds it), then Completed as
+Succeeded (3/30) or Failed (3/31); completion is applied lazily by `advance()` at the start of the org's next request
+(no threads). Failures: a missing dependency, a lower version than installed, a role id owned by something else
+(sandbox/dataverse/README.md, "Rules kept simple on purpose").
+
+Update vs upgrade (https://learn.microsoft.com/power-apps/maker/data-platform/update-solutions): a plain import
+over the installed solution is an update, "Components that are not in the newer solution won't be deleted";
+StageAndUpgradeAsync is an upgrade, "Any components associated to the previous solution version that are not in
+the newer solution version will be deleted."
+
+One solution operation at a time ("Dataverse allows only one solution operation at a time":
+https://learn.microsoft.com/troubleshoot/power-platform/dataverse/working-with-solutions/concurrent-solution-operation-failures):
+an async import started while another runs is accepted, and its system job fails when it starts, before any
+import job row is written (the reason only in the operation's `message`); a sync import is refused at once.
 """
 from __future__ import annotations
 
@@ -29,20 +40,26 @@ class SolutionImports:
         self.model = model
 
     def import_solution(self, caller: Caller, customization_file: bytes, import_job_id: str | None,
-                        asynchronous: bool) -> tuple[str, str | None]:
-        """Start (async) or run (sync) an import; returns (importjobid, asyncoperationid or None)."""
+                        asynchronous: bool, upgrade: bool = False) -> tuple[str, str | None]:
+        """Start (async) or run (sync) an import; returns (importjobid, asyncoperationid or None).
+
+        upgrade=True is StageAndUpgradeAsync: components the new version dropped are deleted.
+        """
         self.model.require_customizer(caller)
         try:
             package = parse(customization_file)
         except PackageError as error:
             raise errors.package_refused(error) from None
         now = self.model.clock()
+        busy = bool(self.running())
+        if busy and not asynchronous:
+            raise errors.solution_operation_busy()
         job_id = normalize_guid(import_job_id) if import_job_id else str(uuid.uuid4())
         if self.model.store.get(self.model.kind("importjobs"), job_id) is not None:
             raise errors.duplicate("Cannot insert duplicate key.")
         job = {"importjobid": job_id, "name": "Customizations", "solutionname": package.unique_name,
                "solutionid": None, "progress": 0.0, "createdon": iso(now), "startedon": None,
-               "completedon": None, "data": None, "__package": _package_state(package)}
+               "completedon": None, "data": None, "__package": _package_state(package), "__upgrade": upgrade}
         if not asynchronous:
             job["startedon"] = iso(now)
             failure = self._complete_import(job, now)
@@ -54,18 +71,36 @@ class SolutionImports:
         operation = {"asyncoperationid": operation_id, "name": f"Import of solution {package.unique_name}",
                      "operationtype": 103, "statecode": 0, "statuscode": 0, "message": None,
                      "friendlymessage": None, "errorcode": None, "createdon": iso(now), "startedon": None,
-                     "completedon": None, "__created": now, "__pending": True, "__importjobid": job_id}
-        job["__asyncoperationid"] = operation_id
-        job["__created"] = now
-        self.model.put("importjobs", job)
+                     "completedon": None, "__created": now, "__pending": True, "__importjobid": job_id,
+                     "__done_at": now + WAITING_SECONDS + (0 if busy else RUNNING_SECONDS), "__blocked": busy}
+        if not busy:   # a job that cannot start never writes its import job row
+            job["__asyncoperationid"] = operation_id
+            job["__created"] = now
+            self.model.put("importjobs", job)
         self.model.put("asyncoperations", operation)
         return job_id, operation_id
+
+    def running(self) -> list[dict]:
+        """The async imports in progress now (started, not blocked, not yet complete)."""
+        return [op for op in self.model.store.find(self.model.kind("asyncoperations"), **{"__pending": True})
+                if not op.get("__blocked") and op["__done_at"] > self.model.clock()]
+
+    def hold(self, seconds: float) -> list[str]:
+        """Let every running import end `seconds` from now (a long import for tests; 0 lets them end now)."""
+        until = self.model.clock() + seconds
+        held = []
+        with self.model.lock:
+            for operation in self.running():
+                operation["__done_at"] = until
+                self.model.store.put(self.model.kind("asyncoperations"), operation["asyncoperationid"], operation)
+                held.append(operation["asyncoperationid"])
+        return held
 
     def advance(self) -> None:
         """Finish the async imports whose time has come (called before every request)."""
         now = self.model.clock()
         pending = [op for op in self.model.store.find(self.model.kind("asyncoperations"), **{"__pending": True})
-                   if now - op["__created"] >= WAITING_SECONDS + RUNNING_SECONDS]
+                   if now >= op["__done_at"]]
         if not pending:
             return
         with self.model.lock:
@@ -73,13 +108,20 @@ class SolutionImports:
                 operation = self.model.store.get(self.model.kind("asyncoperations"), operation["asyncoperationid"])
                 if not operation or not operation.get("__pending"):
                     continue
-                done_at = operation["__created"] + WAITING_SECONDS + RUNNING_SECONDS
+                done_at = operation["__done_at"]
+                operation.update({"__pending": False, "statecode": 3, "completedon": iso(done_at)})
+                if operation.get("__blocked"):
+                    busy = errors.solution_operation_busy()
+                    operation.update(statuscode=31, startedon=iso(done_at), errorcode=_signed(busy.code),
+                                     message=busy.message, friendlymessage=busy.message)
+                    self.model.store.put(self.model.kind("asyncoperations"), operation["asyncoperationid"], operation)
+                    continue
                 job = self.model.store.get(self.model.kind("importjobs"), operation["__importjobid"])
                 job["startedon"] = iso(operation["__created"] + WAITING_SECONDS)
                 failure = self._complete_import(job, done_at)
-                operation.update({"__pending": False, "statecode": 3, "startedon": job["startedon"], "completedon": iso(done_at)})
+                operation["startedon"] = job["startedon"]
                 if failure:
-                    operation.update(statuscode=31, errorcode=int(failure[0], 16) - (1 << 32),
+                    operation.update(statuscode=31, errorcode=_signed(failure[0]),
                                      message=failure[1], friendlymessage=failure[1])
                 else:
                     operation.update(statuscode=30)
@@ -89,7 +131,7 @@ class SolutionImports:
 
     def view_async(self, operation: dict) -> dict:
         """An async operation as seen now: waiting, then in progress, until advance() completes it."""
-        if operation.get("__pending"):
+        if operation.get("__pending") and not operation.get("__blocked"):
             elapsed = self.model.clock() - operation["__created"]
             if elapsed >= WAITING_SECONDS:
                 operation.update(statecode=2, statuscode=20, startedon=iso(operation["__created"] + WAITING_SECONDS))
@@ -99,8 +141,10 @@ class SolutionImports:
         if job.get("completedon") is None and job.get("__created") is not None:
             elapsed = self.model.clock() - job["__created"]
             if elapsed >= WAITING_SECONDS:
+                operation = self.model.store.get(self.model.kind("asyncoperations"), job["__asyncoperationid"]) or {}
+                running = max(operation.get("__done_at", 0) - job["__created"] - WAITING_SECONDS, RUNNING_SECONDS)
                 job["startedon"] = iso(job["__created"] + WAITING_SECONDS)
-                job["progress"] = round(min(99.0, 100.0 * (elapsed - WAITING_SECONDS) / RUNNING_SECONDS), 2)
+                job["progress"] = round(min(99.0, 100.0 * (elapsed - WAITING_SECONDS) / running), 2)
         return job
 
     def _complete_import(self, job: dict, now: float) -> tuple[str, str] | None:
@@ -130,11 +174,12 @@ class SolutionImports:
         job["data"] = _job_data(package, job, failure, missing)
         if failure:
             return failure
-        self._install(package, solution_id, now)
+        self._install(package, solution_id, now, drop_missing=bool(job.get("__upgrade")))
         job["solutionid"] = solution_id
         return None
 
-    def _install(self, package: dict, solution_id: str, now: float) -> None:
+    def _install(self, package: dict, solution_id: str, now: float, drop_missing: bool) -> None:
+        """Write the solution and its roles; an upgrade (drop_missing) also deletes the roles it no longer has."""
         root = self.model.root_business_unit()["businessunitid"]
         with self.model.store.transaction():
             previous = self.model.store.get(self.model.kind("solutions"), solution_id)
@@ -153,8 +198,8 @@ class SolutionImports:
                        "_parentrootroleid_value": role["role_id"]}
                 if self.model.store.get(self.model.kind("roles"), role["role_id"]) != doc:
                     self.model.put("roles", doc)
-            for stale in self.model.find("roles", solutionid=solution_id):
-                if stale["roleid"] not in declared:      # an upgrade drops roles the new version no longer has
+            for stale in self.model.find("roles", solutionid=solution_id) if drop_missing else ():
+                if stale["roleid"] not in declared:
                     self.model.remove_links(roleid=stale["roleid"])
                     self.model.discard("roles", stale["roleid"])
 
@@ -167,6 +212,11 @@ class SolutionImports:
             messages = [{"ErrorCode": -1, "Message": _failure_text(job["data"])}]
         return {"SolutionOperationResult": {"Status": status, "ErrorMessages": messages,
                                             "WarningMessages": [], "FormattedResults": [], "ActionLink": None}}
+
+
+def _signed(code: str) -> int:
+    """'0x80071151' -> -2147020463, the asyncoperation `errorcode` form."""
+    return int(code, 16) - (1 << 32)
 
 
 def _package_state(package: SolutionPackage) -> dict:

@@ -18,6 +18,7 @@ import requests
 
 from tests.engine.test_reliability import assert_user_error, console, live_state, sandbox_stack
 from tests.engine.test_sandbox_stack import edit_stack
+from tests.engine.test_solution_operations import to_upgrade
 from tests.enginekit import VENV
 
 pytestmark = pytest.mark.engine
@@ -100,7 +101,7 @@ def test_cloud_side_bad_input_is_one_clear_line_and_writes_nothing(tmp_path, sta
     assert cloud.metrics()["writes"] == 0
 
     # A package older than the installed solution: refused by name, nothing else changes.
-    edit_stack(stack.project_dir, lambda c: c["bcsi:solution"].update(path="solutions/BcSalesIntegrationSample_1_1_0_0.zip"))
+    edit_stack(stack.project_dir, to_upgrade)      # 1.1, without the role 1.1 dropped
     stack.run("up", "--yes", "--skip-preview")
     before = live_state(cloud)
     edit_stack(stack.project_dir, lambda c: c["bcsi:solution"].update(path="solutions/BcSalesIntegrationSample_1_0_0_0.zip"))

@@ -105,7 +105,7 @@ def test_uninstall_removes_roles_and_their_holders(model):
     admin = model.caller(ADMIN_APP)
     SolutionImports(model).import_solution(admin, SAMPLE.read_bytes(), None, asynchronous=False)
     carla = model.find("systemusers", domainname="carla@contoso.com")[0]["systemuserid"]
-    model.associate(admin, carla, "6f960e32-a72b-e511-80d9-3863bb349780")
+    model.associate(admin, "systemusers", carla, "systemuserroles_association", "6f960e32-a72b-e511-80d9-3863bb349780")
     model.uninstall(admin, model.installed("BcSalesIntegrationSample")["solutionid"])
     assert model.roles_of(carla) == []
     with pytest.raises(DataverseError) as caught:

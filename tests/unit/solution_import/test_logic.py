@@ -1,9 +1,12 @@
 """Pure decisions of the Dataverse providers: preflight roles, import failure text, diffs, resource types."""
+import pytest
+
 from solution_import.importjob import failing_components
 from solution_import.preflight import missing_import_roles
 from mscloud.wellknown import INTEGRATION_ADMINISTRATOR_ROLE_ID, fixed_role_id
 from solution_import.roles import RoleAssignment, RoleAssignmentProvider
-from solution_import.solution import IntegrationSolution, IntegrationSolutionProvider
+from solution_import.common import DataverseSetupError
+from solution_import.solution import IntegrationSolution, IntegrationSolutionProvider, import_action
 from solution_import.users import ApplicationUser, IntegrationUserAccess, IntegrationUserAccessProvider
 
 SYSADMIN = {"name": "System Administrator", "_roletemplateid_value": "627090FF-40A3-4053-8790-584EDC5BE201"}
@@ -18,6 +21,18 @@ def test_preflight_names_every_missing_role():
     assert missing_import_roles([renamed_admin, {"name": "Solution Customizer"}]) == []
     assert missing_import_roles([{"name": "System Administrator"}, {"name": "Solution Customizer"}]) == [
         "System Administrator"]  # a role merely named so is not the real one
+
+
+def test_import_action_by_installed_version():
+    """First install: ImportSolutionAsync; newer than an installed managed solution: StageAndUpgradeAsync (a plain
+    import would only update it: https://learn.microsoft.com/power-apps/maker/data-platform/update-solutions)."""
+    managed = {"version": "1.0.0.0", "ismanaged": True}
+    assert import_action("S", "1.0.0.0", None) == "ImportSolutionAsync"
+    assert import_action("S", "1.0", managed) is None
+    assert import_action("S", "1.1.0.0", managed) == "StageAndUpgradeAsync"
+    assert import_action("S", "1.1.0.0", {**managed, "ismanaged": False}) == "ImportSolutionAsync"
+    with pytest.raises(DataverseSetupError, match="cannot downgrade"):
+        import_action("S", "0.9.0.0", managed)
 
 
 def test_failing_components_from_importjob_data():
