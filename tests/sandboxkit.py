@@ -56,14 +56,10 @@ COMPANY = "9a1b2c3d-0000-4000-8000-00000000c001"
 VARIANT_FIELDS = ["id", "code", "displayName", "lastModifiedDateTime"]
 
 
-def bc_environments_seed() -> dict:
-    """The default seed with the integration app Disabled on Production's Microsoft Entra Applications page, plus
-    `Legacy` (BC 25.5, only the admin app registered) and `Variant` (a salesperson page with VARIANT_FIELDS only)."""
-    import yaml
-
-    from sandbox.seed import DEFAULT_SEED
-
-    seed = yaml.safe_load(DEFAULT_SEED.read_text())
+def add_bc_environments(seed: dict) -> dict:
+    """`seed` with the integration app Disabled on Production's Microsoft Entra Applications page, plus BC
+    environments `Legacy` (BC 25.5, only the admin app registered), `Variant` (a salesperson page with
+    VARIANT_FIELDS only) and `Closed` (no app registered)."""
     production = seed["businessCentral"]["environments"][0]
     production["entraApplications"] = [
         {"clientId": ADMIN_APP, "description": "bcsi pipeline", "state": "Enabled"},
@@ -71,13 +67,16 @@ def bc_environments_seed() -> dict:
     legacy = {**production, "name": "Legacy", "version": "25.5.30849.0",
               "entraApplications": [{"clientId": ADMIN_APP, "description": "bcsi pipeline"}]}
     variant = {**legacy, "name": "Variant", "version": "26.0.27417.0", "salespersonFields": VARIANT_FIELDS}
-    seed["businessCentral"]["environments"] += [legacy, variant]
+    closed = {**variant, "name": "Closed", "salespersonFields": None, "entraApplications": []}
+    seed["businessCentral"]["environments"] += [legacy, variant, closed]
     return seed
 
 
 def start_bc_environments_sandbox(base) -> RunningSandbox:
-    """A private sandbox on bc_environments_seed(), data under `base` (a context manager, like start_sandbox)."""
+    """A private sandbox on the default seed with add_bc_environments(), data under `base` (a context manager, like start_sandbox)."""
     import yaml
 
-    (base / "seed.yaml").write_text(yaml.safe_dump(bc_environments_seed()))
+    from sandbox.seed import DEFAULT_SEED
+
+    (base / "seed.yaml").write_text(yaml.safe_dump(add_bc_environments(yaml.safe_load(DEFAULT_SEED.read_text()))))
     return start_sandbox(base / "data", seed=base / "seed.yaml")

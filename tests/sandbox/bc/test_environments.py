@@ -1,7 +1,7 @@
 """What a Business Central environment lets in and serves: apps registered on its "Microsoft Entra Applications"
 page, and the API v2.0 entity sets of its version.
 
-One private sandbox (tests/sandboxkit.py, bc_environments_seed): on `Production` the integration app is Disabled,
+One private sandbox (tests/sandboxkit.py, add_bc_environments): on `Production` the integration app is Disabled,
 `Legacy` runs BC 25.5 (before salespersonPurchasers existed) and registers only the admin app, `Variant` has a
 salesperson page without some fields.
 """
