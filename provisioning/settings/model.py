@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+from mscloud.cloud import CLOUDS as MICROSOFT_CLOUDS
 from provisioning.settings.principals import integration_principal_of
 
 
 NAMESPACE = "bcsi"
-CLOUDS = ("public", "usgov", "china", "sandbox")
+CLOUDS = (*MICROSOFT_CLOUDS, "sandbox")   # public, usgov (GCC High), usgov-dod, china; mscloud/cloud.py
 IDENTITY_MODES = ("manage", "existing")
 CREDENTIAL_KINDS = ("secret", "certificate", "federated")
 ENVIRONMENT_KINDS = ("dev", "test", "prod")

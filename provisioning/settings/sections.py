@@ -9,6 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from mscloud.cloud import offers_business_central
 from provisioning.settings.checks import (
     ALLOWED_UPN, BOOLEAN, COUNTRY, DOMAIN, GUID, PLAN, ROLE_NAME, SKU, UPN, Checker, Choice, Text, WholeNumber,
     https_url, is_upn, user_principal_name,
@@ -91,7 +92,7 @@ class _Validator(Walker):
         cloud = self.cloud()
         tenant_id = self.tenant_id(cloud)
         dataverse_url = self.dataverse_url(cloud)
-        business_central = self.business_central()
+        business_central = self.business_central(cloud)
         identity = self.identity()
         policy = self.policy()
         additional_roles = self.additional_roles()
@@ -132,9 +133,13 @@ class _Validator(Walker):
             return None
         return self.check(key, self.values[name], checker)
 
-    def business_central(self) -> BusinessCentralSettings | None:
+    def business_central(self, cloud: str | None) -> BusinessCentralSettings | None:
         key = self.key("businessCentral")
         if "businessCentral" not in self.values:
+            return None
+        if cloud is not None and not offers_business_central(cloud):
+            self.p.add(key, f"Business Central is not offered in cloud {cloud}",
+                       "leave bcsi:businessCentral out, or cloud public")
             return None
         section = self.mapping(key, self.values["businessCentral"], "a map with environment and company",
                                ("environment", "company"))

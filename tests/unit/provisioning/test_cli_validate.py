@@ -51,7 +51,7 @@ def test_errors_go_to_stderr_one_per_line_with_exit_1(project: Path):
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "stacks/Pulumi.dev.yaml: bcsi:cloud: 'azure' is not one of the choices (allowed: public | usgov | china | sandbox)",
+        "stacks/Pulumi.dev.yaml: bcsi:cloud: 'azure' is not one of the choices (allowed: public | usgov | usgov-dod | china | sandbox)",
         "stacks/Pulumi.dev.yaml: bcsi:roles.Integration User[1]: 'ann@' is not a valid user principal name "
         "(allowed: a UPN like name@contoso.com, an application id GUID, or 'integration')",
     ]

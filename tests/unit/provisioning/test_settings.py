@@ -116,7 +116,7 @@ def test_all_problems_are_reported_at_once():
     config["bcsi:salespersons"] = {"TOO-LONG-SALESPERSON-CODE": "ann@contoso.com"}
     lines = errors(config)
     assert lines == [
-        "stacks/Pulumi.dev.yaml: bcsi:cloud: 'azure' is not one of the choices (allowed: public | usgov | china | sandbox)",
+        "stacks/Pulumi.dev.yaml: bcsi:cloud: 'azure' is not one of the choices (allowed: public | usgov | usgov-dod | china | sandbox)",
         "stacks/Pulumi.dev.yaml: bcsi:identity.user.usageLocation: 'USA' is not an ISO 3166 alpha-2 country code "
         "(allowed: an ISO 3166 two-letter country code, like US or DK)",
         "stacks/Pulumi.dev.yaml: bcsi:roles.System Administrator: 'System Administrator' is not an integration role "
@@ -169,6 +169,19 @@ def test_real_clouds_need_tenant_and_dataverse_url_sandbox_does_not():
     assert [line.split(": ")[1] for line in errors(config)] == ["bcsi:tenantId", "bcsi:dataverseUrl"]
     config["bcsi:cloud"] = "sandbox"
     assert parse(config, SOURCE).dataverse_url is None
+
+
+@pytest.mark.parametrize("cloud", ["usgov", "usgov-dod", "china"])
+def test_business_central_is_refused_where_microsoft_offers_none(cloud):
+    """Business Central is not part of Dynamics 365 US Government
+    (https://learn.microsoft.com/power-platform/admin/microsoft-dynamics-365-government) and no China host is
+    documented: a stack there cannot name a BC environment; without one it is valid."""
+    config = {**base(), "bcsi:cloud": cloud, "bcsi:businessCentral": {"environment": "Production"}}
+    assert errors(config) == [
+        f"stacks/Pulumi.dev.yaml: bcsi:businessCentral: Business Central is not offered in cloud {cloud} "
+        f"(allowed: leave bcsi:businessCentral out, or cloud public)"]
+    del config["bcsi:businessCentral"]
+    assert parse(config, SOURCE).cloud == cloud
 
 
 @pytest.mark.parametrize("key, value, expected", [
@@ -358,7 +371,7 @@ def test_keys_without_a_namespace_in_a_stack_file_belong_to_the_project_not_to_b
     path.write_text(path.read_text().replace("  bcsi:cloud: sandbox\n", "  cloud: sandbox\n"))
     with pytest.raises(SettingsError) as caught:
         load_stack(project, "sandbox")
-    assert caught.value.lines == ("stacks/Pulumi.sandbox.yaml: bcsi:cloud: is missing (allowed: public | usgov | china | sandbox)",)
+    assert caught.value.lines == ("stacks/Pulumi.sandbox.yaml: bcsi:cloud: is missing (allowed: public | usgov | usgov-dod | china | sandbox)",)
 
 
 def test_policy_keys_the_policy_pack_reads_are_accepted():
