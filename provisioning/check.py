@@ -376,15 +376,16 @@ def check_availability(env: LiveEnvironment) -> list[CheckResult]:
 
 
 def credential_results(obj: str, app: dict, federated: list[dict], now: dt.datetime, window_days: int) -> list[CheckResult]:
-    """Fail when no credential is valid now; warn when the last valid one ends within the window."""
+    """BC signs in to Dataverse with the app's secret or certificate: fail when none is valid now, warn when the last
+    valid one ends within the window. Federated credentials are for pipelines: they do not count."""
     name = "app credential"
     credentials = list(app.get("passwordCredentials") or []) + list(app.get("keyCredentials") or [])
-    if federated:
-        return [passed(name, obj, f"{len(federated)} federated credential(s) (no expiry)")]
     expiry = credential_expiry(credentials, now, window_days)
     if expiry.state == NONE:
-        return [warned(name, obj, "no secret, certificate or federated credential: the BC side cannot sign in",
-                       "add a credential to the app (identity mode manage creates one)")]
+        only = f" (only {len(federated)} federated credential(s): those let pipelines in)" if federated else ""
+        return [failed(name, obj, f"no client secret or certificate: Business Central cannot sign in to Dataverse{only}",
+                       "add a certificate or a client secret to the app (bcsi:identity.app.credential) and enter it "
+                       "in BC's Dataverse Connection Setup")]
     if expiry.state == NO_END:
         return [passed(name, obj, "a credential without an end date")]
     if expiry.state == EXPIRED:

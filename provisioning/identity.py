@@ -1,9 +1,10 @@
 """The integration identity in Entra ID (seed step 1), as one component.
 
 Mode `manage` declares it with pulumi-azuread: the integration user (password generated once, kept as a
-secret), the app registration with the Dynamics CRM and Business Central permissions, its service
-principal, one credential, and admin consent, through an explicit azuread provider set to the stack's cloud, so a
-usgov or china stack never talks to the worldwide Graph. Mode `existing` declares nothing and hands on the
+secret), the app registration with the Dynamics CRM and Business Central permissions, its service principal,
+the credential Business Central signs in with (a secret or a certificate; besides it a federated credential
+when the pipeline signs in as the same app), and admin consent, all through one azuread provider set to the
+stack's cloud, so a usgov or china stack never talks to the worldwide Graph. Mode `existing` declares nothing and hands on the
 configured UPN / app id: stacks on the sandbox use it, because the azuread plugin cannot be installed there.
 """
 from __future__ import annotations
@@ -150,16 +151,16 @@ class IntegrationIdentity(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions.merge(self._azuread, pulumi.ResourceOptions(additional_secret_outputs=["value"])),
             )
             self.client_secret = pulumi.Output.secret(self.credential.value)
-        elif settings.credential == "certificate":
+        else:
             path = Path(settings.certificate_path)
             pem = (path if path.is_absolute() else project_dir / path).read_text(encoding="utf-8")
             self.credential = azuread.ApplicationCertificate(
                 f"{name}-certificate", application_id=app.id, type="AsymmetricX509Cert", encoding="pem",
                 value=pem, opts=self._azuread,
             )
-        else:
+        if settings.federated is not None:   # the pipeline signs in as this app; BC keeps the credential above
             federated = settings.federated
-            self.credential = azuread.ApplicationFederatedIdentityCredential(
+            self.federated_credential = azuread.ApplicationFederatedIdentityCredential(
                 f"{name}-federated", application_id=app.id, display_name=f"{name}-pipeline",
                 description="bcsi: tokens of the deployment pipeline", issuer=federated.issuer,
                 subject=federated.subject, audiences=[FEDERATED_AUDIENCE], opts=self._azuread,

@@ -249,6 +249,31 @@ def test_expired_credential_fails(cloud, stack_up):
     assert_passes(cloud)
 
 
+def test_an_app_with_only_a_federated_credential_fails_bc_has_nothing_to_sign_in_with(cloud, stack_up):
+    """The pipeline may sign in as the integration app with a federated credential, but BC's connection to Dataverse
+    needs the app's client secret or certificate."""
+    graph = cloud.clients.graph
+    app = graph.list("/applications", params={"$filter": f"appId eq '{INTEGRATION_APP}'"})[0]
+    secrets = graph.get(f"/applications/{app['id']}")["passwordCredentials"]
+    for credential in secrets:
+        graph.post(f"/applications/{app['id']}/removePassword", {"keyId": credential["keyId"]})
+    graph.post(f"/applications/{app['id']}/federatedIdentityCredentials", {
+        "name": "pipeline", "issuer": "https://token.actions.githubusercontent.com",
+        "subject": "repo:contoso/bc-sales:environment:prod", "audiences": ["api://AzureADTokenExchange"]})
+    try:
+        code, found = checks(cloud)
+        assert code == 1
+        assert failures(found) == [("app credential", f"app registration {INTEGRATION_APP}")]
+        failure = next(c for c in found if c["result"] == "fail")
+        assert failure["detail"] == ("no client secret or certificate: Business Central cannot sign in to Dataverse "
+                                     "(only 1 federated credential(s): those let pipelines in)")
+    finally:
+        for federated in graph.list(f"/applications/{app['id']}/federatedIdentityCredentials"):
+            graph.delete(f"/applications/{app['id']}/federatedIdentityCredentials/{federated['id']}")
+        add_credential(cloud, "restored-test-secret")
+    assert_passes(cloud)
+
+
 def test_a_thousand_user_stack_is_checked_with_paged_reads(cloud, stack_up):
     users = BULK_USERS
     document = yaml.safe_load((ROOT / "stacks" / "Pulumi.sandbox.yaml").read_text())

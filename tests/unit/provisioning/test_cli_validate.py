@@ -1,7 +1,6 @@
 """`bcsi validate`: one summary line and exit 0, or the problem lines on stderr and exit 1, never a traceback."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,16 +10,12 @@ from click.testing import CliRunner
 
 from provisioning.cli import main
 
-ROOT = Path(__file__).resolve().parents[3]
-SAMPLE_ZIP = "solutions/BcSalesIntegrationSample_1_0_0_0.zip"
+from tests.unit.provisioning.examples import ROOT, SAMPLE_ZIP, copy_examples
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
-    (tmp_path / "solutions").mkdir()
-    (tmp_path / SAMPLE_ZIP).write_bytes(b"PK\x05\x06" + b"\0" * 18)
-    return tmp_path
+    return copy_examples(tmp_path)
 
 
 def run(*args: str):

@@ -184,13 +184,17 @@ def test_certificate_credential_reads_the_pem_file(tmp_path: Path):
     assert seen["client_secret"] is None
 
 
-def test_federated_credential_trusts_the_pipeline_issuer_and_subject():
+def test_a_pipeline_signing_in_as_the_app_gets_a_federated_credential_beside_bcs_certificate(tmp_path: Path):
+    """BC signs in to Dataverse with a secret or a certificate; the federated credential only lets the pipeline in."""
+    (tmp_path / "app.pem").write_text(CERT)
     federated = FederatedCredentialSettings("https://token.actions.githubusercontent.com", "repo:contoso/x:environment:prod")
-    mocks, _ = declare(manage(credential="federated", federated=federated))
+    mocks, _ = declare(manage(credential="certificate", certificate_path="app.pem", federated=federated),
+                       project_dir=tmp_path)
     credential = mocks.one("azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential")
     assert credential["issuer"] == federated.issuer and credential["subject"] == federated.subject
     assert credential["audiences"] == ["api://AzureADTokenExchange"]
     assert credential["applicationId"] == "/applications/app-object-id"
+    assert mocks.one("azuread:index/applicationCertificate:ApplicationCertificate")
     assert not mocks.of_type("applicationPassword:ApplicationPassword")
 
 
