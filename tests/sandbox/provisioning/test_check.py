@@ -294,11 +294,21 @@ def test_a_thousand_user_stack_is_checked_with_paged_reads(cloud, stack_up):
     assert metrics["requests"].get("GET /v1.0/users/{id}", 0) == 0
 
 
-def test_a_rule_that_cannot_read_fails_alone(cloud, stack_up):
+def sandbox_stack_on(environment: str) -> dict:
+    """The sandbox stack's file, pointed at another BC environment."""
     document = yaml.safe_load((ROOT / "stacks" / "Pulumi.sandbox.yaml").read_text())
-    document["config"]["bcsi:businessCentral"]["environment"] = "Nowhere"
-    wrong = parse(document["config"], "stacks/Pulumi.sandbox.yaml", project_dir=ROOT)
-    results = run_checks(LiveEnvironment(wrong, cloud.clients, ROOT, cloud.conn))
+    document["config"]["bcsi:businessCentral"]["environment"] = environment
+    return document
+
+
+def checks_on(cloud: Cloud, environment: str):
+    """run_checks of the sandbox stack pointed at another BC environment."""
+    settings = parse(sandbox_stack_on(environment)["config"], "stacks/Pulumi.sandbox.yaml", project_dir=ROOT)
+    return run_checks(LiveEnvironment(settings, cloud.clients, ROOT, cloud.conn))
+
+
+def test_a_rule_that_cannot_read_fails_alone(cloud, stack_up):
+    results = checks_on(cloud, "Nowhere")
     failed = [(r.name, r.object) for r in results if r.result == "fail"]
     assert failed == [("business central access", "(could not read)")]   # currency and couplings: not tried
     assert all("Nowhere" in r.detail and "\n" not in r.detail for r in results if r.result == "fail")
@@ -307,10 +317,8 @@ def test_a_rule_that_cannot_read_fails_alone(cloud, stack_up):
 
 def stack_on_environment(tmp_path: Path, environment: str) -> Path:
     """A copy of the project whose sandbox stack points at another BC environment (the solutions are linked)."""
-    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.sandbox.yaml").read_text())
-    document["config"]["bcsi:businessCentral"]["environment"] = environment
     (tmp_path / "stacks").mkdir()
-    (tmp_path / "stacks" / "Pulumi.sandbox.yaml").write_text(yaml.safe_dump(document))
+    (tmp_path / "stacks" / "Pulumi.sandbox.yaml").write_text(yaml.safe_dump(sandbox_stack_on(environment)))
     (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     (tmp_path / "solutions").symlink_to(ROOT / "solutions")
     return tmp_path
@@ -335,10 +343,7 @@ def test_an_app_not_registered_in_business_central_fails_naming_the_page_and_the
 def test_bc_before_26_says_what_was_not_checked_and_passes(cloud, stack_up):
     """BC 25.x has no salespersonPurchasers (tests/sandbox/bc/test_environments.py): a warning saying so and why;
     the Sales users of the couplings are still checked."""
-    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.sandbox.yaml").read_text())
-    document["config"]["bcsi:businessCentral"]["environment"] = "Legacy"
-    legacy = parse(document["config"], "stacks/Pulumi.sandbox.yaml", project_dir=ROOT)
-    results = run_checks(LiveEnvironment(legacy, cloud.clients, ROOT, cloud.conn))
+    results = checks_on(cloud, "Legacy")
     assert [r for r in results if r.result == "fail"] == []
     warning = next(r for r in results if r.name == "salesperson coupling.not-checked")
     assert warning.result == "warn" and warning.object == "environment Legacy"
@@ -348,10 +353,7 @@ def test_bc_before_26_says_what_was_not_checked_and_passes(cloud, stack_up):
 
 
 def test_a_salesperson_page_without_blocked_is_read_with_the_fields_it_has(cloud, stack_up):
-    document = yaml.safe_load((ROOT / "stacks" / "Pulumi.sandbox.yaml").read_text())
-    document["config"]["bcsi:businessCentral"]["environment"] = "Variant"
-    variant = parse(document["config"], "stacks/Pulumi.sandbox.yaml", project_dir=ROOT)
-    results = run_checks(LiveEnvironment(variant, cloud.clients, ROOT, cloud.conn))
+    results = checks_on(cloud, "Variant")
     assert [r for r in results if r.result == "fail"] == []
     warning = next(r for r in results if r.name == "salesperson coupling.not-checked")
     assert warning.detail.startswith("salesperson fields email, blocked not checked")
