@@ -47,7 +47,8 @@ class Clients:
         with self._lock:
             if environment not in self._bc:
                 base = self.cloud.business_central_base(self.credential.tenant_id, environment)
-                self._bc[environment] = BusinessCentralClient(self.http, base, self.cloud.bc_scope)
+                self._bc[environment] = BusinessCentralClient(self.http, base, self.cloud.bc_scope,
+                                                               self.credential.client_id)
             return self._bc[environment]
 
     def close(self) -> None:

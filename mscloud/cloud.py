@@ -2,6 +2,13 @@
 
 Resource code never hard-codes a Microsoft host; it asks the stack's Cloud. The sandbox is one more
 cloud, read from the endpoints.json the running sandbox writes (README.md, *The sandbox*).
+
+The national clouds follow Microsoft's tables: Graph and Entra ID hosts from
+https://learn.microsoft.com/graph/deployments, Dataverse hosts of US Government from
+https://learn.microsoft.com/power-platform/admin/microsoft-dynamics-365-government. US Government has three
+offerings: GCC uses the worldwide Entra ID and Graph (cloud `public`; its Dataverse URLs are *.crm9.dynamics.com),
+GCC High is `usgov` (Graph L4) and DoD is `usgov-dod` (Graph L5). Business Central is offered in none of them, nor
+in China (no host is documented): those clouds have no BC endpoint.
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ class Cloud:
     dataverse_suffix: str        # .crm.dynamics.com (org URLs end with it)
     bc_api: str | None           # https://api.businesscentral.dynamics.com/v2.0 (None: not offered)
     bc_scope: str | None = None  # https://api.businesscentral.dynamics.com/.default
+    azuread_environment: str | None = None  # pulumi-azuread's provider `environment` (None: its default, global)
     ca_file: str | None = None   # a private CA to trust (sandbox); None: the system bundle
     public: bool = True          # msal knows the authority host (instance discovery allowed)
     # sandbox only: what endpoints.json tells besides the hosts
@@ -54,7 +62,7 @@ class Cloud:
 
 
 def _microsoft_cloud(name: str, login_host: str, graph_host: str, dataverse_suffix: str,
-                     bc_host: str | None) -> Cloud:
+                     bc_host: str | None, azuread_environment: str) -> Cloud:
     """A national cloud from its hosts: API roots and `.default` scopes follow one rule in every cloud."""
     return Cloud(
         name=name,
@@ -64,20 +72,29 @@ def _microsoft_cloud(name: str, login_host: str, graph_host: str, dataverse_suff
         dataverse_suffix=dataverse_suffix,
         bc_api=f"https://{bc_host}/v2.0" if bc_host else None,
         bc_scope=f"https://{bc_host}/.default" if bc_host else None,
+        azuread_environment=azuread_environment,
     )
 
 
 CLOUDS = {
+    # worldwide, and US Government GCC (worldwide Entra ID and Graph; Dataverse orgs *.crm9.dynamics.com)
     "public": _microsoft_cloud("public", "login.microsoftonline.com", "graph.microsoft.com", ".crm.dynamics.com",
-                               "api.businesscentral.dynamics.com"),
-    # US Government (GCC High): Dataverse orgs are *.crm9.dynamics.com (GCC uses crm9 too).
-    # Business Central's GCC endpoint is unconfirmed (no public doc found): api.businesscentral.dynamics.us.
-    "usgov": _microsoft_cloud("usgov", "login.microsoftonline.us", "graph.microsoft.us", ".crm9.dynamics.com",
-                              "api.businesscentral.dynamics.us"),
-    # China (21Vianet). Business Central is not offered there as far as the docs say: no BC endpoint.
+                               "api.businesscentral.dynamics.com", "public"),
+    # US Government GCC High (Graph L4)
+    "usgov": _microsoft_cloud("usgov", "login.microsoftonline.us", "graph.microsoft.us", ".crm.microsoftdynamics.us",
+                              None, "usgovernment"),
+    # US Government DoD (Graph L5); Dataverse *.crm.appsplatform.us is in Microsoft's discovery tooling, not on Learn
+    "usgov-dod": _microsoft_cloud("usgov-dod", "login.microsoftonline.us", "dod-graph.microsoft.us",
+                                  ".crm.appsplatform.us", None, "dod"),
+    # China (21Vianet)
     "china": _microsoft_cloud("china", "login.chinacloudapi.cn", "microsoftgraph.chinacloudapi.cn", ".crm.dynamics.cn",
-                              None),
+                              None, "china"),
 }
+
+
+def offers_business_central(name: str) -> bool:
+    """Whether cloud `name` has a Business Central API (the sandbox serves one)."""
+    return name == "sandbox" or bool(CLOUDS.get(name) and CLOUDS[name].bc_api)
 
 
 def cloud_named(name: str) -> Cloud:
@@ -133,4 +150,4 @@ def sandbox_cloud(sandbox_dir: str | Path = ".sandbox") -> Cloud:
     return cloud_from_endpoints(endpoints, Path(sandbox_dir))
 
 
-__all__ = ["Cloud", "CloudError", "CLOUDS", "cloud_named", "sandbox_cloud", "cloud_from_endpoints"]
+__all__ = ["Cloud", "CloudError", "CLOUDS", "cloud_named", "offers_business_central", "sandbox_cloud", "cloud_from_endpoints"]

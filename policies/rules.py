@@ -220,11 +220,10 @@ def credential_max_lifetime(resource_type: str, props: Mapping[str, Any], config
 
 
 def prod_no_client_secrets(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
-    """A secret can be copied; prod authenticates with a certificate or workload identity federation."""
+    """A secret can be copied; in prod BC signs in with a certificate (the pipeline with workload identity federation)."""
     if resource_type not in PASSWORDS + (CREDENTIAL_WINDOW,) or config.get("environmentKind") != "prod":
         return []
-    return [f"client secret for {_owner(props)} in a prod stack: use a certificate or a federated identity "
-            f"credential instead"]
+    return [f"client secret for {_owner(props)} in a prod stack: use a certificate instead (credential: certificate)"]
 
 
 def _license_principals(props: Mapping[str, Any]) -> list[str]:

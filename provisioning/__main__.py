@@ -53,7 +53,8 @@ def integration_identity(settings) -> tuple[IntegrationIdentity, object, object,
 
     Mode `manage` creates the user/app with azuread; `existing` declares nothing and passes the names through.
     """
-    identity = IntegrationIdentity("integration", settings.identity, project_dir=PROJECT_DIR)
+    identity = IntegrationIdentity("integration", settings.identity, project_dir=PROJECT_DIR, cloud=settings.cloud,
+                                   tenant_id=settings.tenant_id)
     app_id = identity.app_id if settings.identity.app is not None else None
     user = settings.identity.user.user_principal_name if settings.identity.user else None
     return identity, identity.integration_principal, app_id, user

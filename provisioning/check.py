@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
+from mscloud.businesscentral import REGISTRATION_PAGE, NotRegisteredInBusinessCentral
 from mscloud.errors import ServiceError
 from mscloud.odata import odata_string
 from mscloud.wellknown import (APPLICATION, DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION_SCOPE, FIXED_ID_ROLES,
@@ -244,7 +245,26 @@ def check_solution(env: LiveEnvironment) -> list[CheckResult]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# 3. Currency
+# 3. Business Central lets the toolkit in (no API lists its registered apps: a refused read is the test)
+
+BC_ACCESS = "business central access"
+
+
+def check_bc_access(env: LiveEnvironment) -> list[CheckResult]:
+    client_id = env.clients.credential.client_id
+    obj = f"app {client_id} in environment {env.settings.business_central.environment}"
+    try:
+        company = env.company
+    except NotRegisteredInBusinessCentral:
+        return [failed(BC_ACCESS, obj, "Business Central rejected the app's token (401 Authentication_InvalidCredentials)",
+                       f"in Business Central open {REGISTRATION_PAGE}, add Client ID {client_id} with State Enabled "
+                       f"and permission sets, Grant Consent; in Entra ID give the app Business Central's "
+                       f"API.ReadWrite.All with admin consent")]
+    return [passed(BC_ACCESS, obj, f"registered: reads company {company.get('name')}")]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# 4. Currency
 
 
 def check_currency(env: LiveEnvironment) -> list[CheckResult]:
@@ -264,15 +284,19 @@ def check_currency(env: LiveEnvironment) -> list[CheckResult]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# 4. Salesperson couplings (the seed's failure cause: records in Sales need owners)
+# 5. Salesperson couplings (the seed's failure cause: records in Sales need owners)
 
 
 def check_salespersons(env: LiveEnvironment) -> list[CheckResult]:
     name = "salesperson coupling"
     mapping = dict(env.settings.salespersons)
-    salespersons = couplings.read_salespersons(env.bc, env.company)
+    salespersons, unchecked = couplings.read_salespersons(env.bc, env.company)
     users = couplings.read_sales_users(env.dataverse, mapping.values())
     results = []
+    if unchecked:   # an older Business Central: say what could not be checked, check the rest
+        results.append(warned(f"{name}.not-checked", f"environment {env.settings.business_central.environment}",
+                              unchecked, "update the environment to Business Central 26.0 or later, or review the "
+                              "couplings in BC (Dataverse Connection Setup, Couple Salespersons)"))
     for code in sorted(mapping, key=str.upper):
         obj = f"salesperson {code.upper()} -> {mapping[code].lower()}"
         _, problems, _ = couplings.evaluate({code: mapping[code]}, salespersons, users)
@@ -289,7 +313,7 @@ def check_salespersons(env: LiveEnvironment) -> list[CheckResult]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# 5. Licences
+# 6. Licences
 
 
 def check_licenses(env: LiveEnvironment) -> list[CheckResult]:
@@ -322,7 +346,7 @@ def check_licenses(env: LiveEnvironment) -> list[CheckResult]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# 6. Product Availability User
+# 7. Product Availability User
 
 
 def check_availability(env: LiveEnvironment) -> list[CheckResult]:
@@ -348,19 +372,20 @@ def check_availability(env: LiveEnvironment) -> list[CheckResult]:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# 7. App registration
+# 8. App registration
 
 
 def credential_results(obj: str, app: dict, federated: list[dict], now: dt.datetime, window_days: int) -> list[CheckResult]:
-    """Fail when no credential is valid now; warn when the last valid one ends within the window."""
+    """BC signs in to Dataverse with the app's secret or certificate: fail when none is valid now, warn when the last
+    valid one ends within the window. Federated credentials are for pipelines: they do not count."""
     name = "app credential"
     credentials = list(app.get("passwordCredentials") or []) + list(app.get("keyCredentials") or [])
-    if federated:
-        return [passed(name, obj, f"{len(federated)} federated credential(s) (no expiry)")]
     expiry = credential_expiry(credentials, now, window_days)
     if expiry.state == NONE:
-        return [warned(name, obj, "no secret, certificate or federated credential: the BC side cannot sign in",
-                       "add a credential to the app (identity mode manage creates one)")]
+        only = f" (only {len(federated)} federated credential(s): those let pipelines in)" if federated else ""
+        return [failed(name, obj, f"no client secret or certificate: Business Central cannot sign in to Dataverse{only}",
+                       "add a certificate or a client secret to the app (bcsi:identity.app.credential) and enter it "
+                       "in BC's Dataverse Connection Setup")]
     if expiry.state == NO_END:
         return [passed(name, obj, "a credential without an end date")]
     if expiry.state == EXPIRED:
@@ -413,6 +438,7 @@ def rules(settings, window_days: int):
     """(rule name, function) for the rules that apply to these settings, in BC's own order."""
     chosen = [("integration principal", check_principal), ("integration solution", check_solution)]
     if settings.business_central is not None:
+        chosen.append((BC_ACCESS, check_bc_access))
         chosen.append(("currency", check_currency))
         if settings.salespersons:
             chosen.append(("salesperson coupling", check_salespersons))
@@ -424,10 +450,15 @@ def rules(settings, window_days: int):
     return chosen
 
 
+NEEDS_BC_ACCESS = ("currency", "salesperson coupling")
+
+
 def run_checks(env: LiveEnvironment, window_days: int = DEFAULT_CREDENTIAL_WINDOW_DAYS) -> list[CheckResult]:
     """Every rule; a rule whose reads fail is one failure naming the error, the others still run."""
     results: list[CheckResult] = []
     for name, rule in rules(env.settings, window_days):
+        if name in NEEDS_BC_ACCESS and any(r.name == BC_ACCESS and r.result == FAIL for r in results):
+            continue   # the access failure already says why, and how to fix it
         try:
             results += rule(env)
         except READ_ERRORS as error:

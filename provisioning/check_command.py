@@ -26,11 +26,14 @@ def check(stack: str, output_format: str, project_dir: Path, credential_window_d
       not System Administrator (by role template id), both Integration Administrator and
       Integration User (by BC's fixed role ids, by name otherwise)
     2 integration solution: installed, at least the stack's version, last import not failed
-    3 currency: the BC company's currency code is a Dataverse transaction currency
-    4 salesperson coupling: salesperson exists, not blocked; Sales user enabled with a role
-    5 licence: every user the stack licenses holds the SKU (direct or via a group)
-    6 product availability: holders of Product Availability User are enabled
-    7 app credential / consent: a valid credential, admin consent for Dataverse
+    3 business central access: BC lets the toolkit's app in (registered on its page
+      Microsoft Entra Applications, 9860); when not, 4 and 5 are not tried
+    4 currency: the BC company's currency code is a Dataverse transaction currency
+    5 salesperson coupling: salesperson exists, not blocked; Sales user enabled with a role
+      (BC before 26.0 has no salesperson API: a warning says what was not checked)
+    6 licence: every user the stack licenses holds the SKU (direct or via a group)
+    7 product availability: holders of Product Availability User are enabled
+    8 app credential / consent: a secret or certificate BC can sign in with, admin consent for Dataverse
 
     Exit 0 when nothing failed (warnings allowed), 1 when a check failed or on an error.
     """

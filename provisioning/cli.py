@@ -25,9 +25,10 @@ def validate(stack: str, project_dir: Path):
     """Check a stack's `bcsi:` settings offline, without calling any cloud.
 
     \b
-    Checks: cloud (public|usgov|china|sandbox), tenantId GUID and https dataverseUrl
-    (both needed unless sandbox), identity (mode manage|existing and the fields of that
-    mode, usageLocation, credential secret|certificate|federated, secretExpiryDays 1..730),
+    Checks: cloud (public|usgov|usgov-dod|china|sandbox), tenantId GUID and https dataverseUrl
+    (both needed unless sandbox), businessCentral (not on usgov, usgov-dod, china), identity
+    (mode manage|existing and the fields of that mode, usageLocation, credential
+    secret|certificate (BC's; federated only beside it), secretExpiryDays 1..730),
     licences (SKU part numbers, user UPNs, groups, disabled plans), roles (the three
     integration roles or bcsi:additionalRoles; principals are UPNs, app ids or
     'integration'; no repeats), salesperson codes (1-20 characters) -> UPNs, the solution

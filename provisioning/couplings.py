@@ -10,6 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi.dynamic as dynamic
 
+from mscloud.businesscentral import SalespersonsUnavailable
 from mscloud.connection import clients_for
 from mscloud.dataverse import in_filters
 
@@ -42,14 +43,19 @@ def pick_company(companies: list[dict], name: str | None) -> dict:
     raise CouplingError(f"Business Central has {what} (companies: {names})")
 
 
-def evaluate(mapping: dict[str, str], salespersons: list[dict], sales_users: list[dict]) -> tuple[list[dict], list[str], list[str]]:
-    """(couplings, problems, unmapped codes) for code -> UPN `mapping` against live BC and Dataverse rows."""
-    by_code = {str(s.get("code", "")).upper(): s for s in salespersons}
+def evaluate(mapping: dict[str, str], salespersons: list[dict] | None,
+             sales_users: list[dict]) -> tuple[list[dict], list[str], list[str]]:
+    """(couplings, problems, unmapped codes) for code -> UPN `mapping` against live BC and Dataverse rows.
+
+    `salespersons` None: BC could not list them (before 26.0); only the Sales users are checked then.
+    """
+    unknown_side = salespersons is None
+    by_code = {str(s.get("code", "")).upper(): s for s in salespersons or []}
     by_upn = {str(u.get("domainname", "")).lower(): u for u in sales_users}
     couplings, problems = [], []
     for code in sorted(mapping, key=str.upper):
         upn = mapping[code].lower()
-        person = by_code.get(code.upper())
+        person = by_code.get(code.upper(), {} if unknown_side else None)
         user = by_upn.get(upn)
         if person is None:
             problems.append(f"salesperson {code} does not exist in Business Central")
@@ -65,7 +71,7 @@ def evaluate(mapping: dict[str, str], salespersons: list[dict], sales_users: lis
             couplings.append({"code": code.upper(), "displayName": person.get("displayName"),
                               "salesUser": upn, "systemUserId": str(user.get("systemuserid", "")).lower()})
     mapped = {c.upper() for c in mapping}
-    unmapped = sorted(str(s.get("code")) for s in salespersons
+    unmapped = sorted(str(s.get("code")) for s in salespersons or []
                       if str(s.get("code", "")).upper() not in mapped and not s.get("blocked"))
     return couplings, problems, unmapped
 
@@ -84,9 +90,23 @@ def unmapped_text(codes: list[str]) -> str:
 # Live reads
 
 
-def read_salespersons(bc, company: dict) -> list[dict]:
-    """The company's BC salespersons, the fields a coupling needs (one paged request)."""
-    return bc.salespersons(str(company["id"]), params={"$select": "code,displayName,email,blocked"})
+SALESPERSON_FIELDS = ["code", "displayName", "email", "blocked"]
+
+
+def read_salespersons(bc, company: dict) -> tuple[list[dict] | None, str | None]:
+    """(the company's BC salespersons with the fields a coupling needs, or None; what could not be checked, or None).
+
+    One paged request. Older Business Central: no salesperson endpoint at all (None), or a page without some of
+    the fields (read without them; a missing `blocked` means blocked salespersons cannot be told apart).
+    """
+    try:
+        rows, missing = bc.salespersons(str(company["id"]), SALESPERSON_FIELDS)
+    except SalespersonsUnavailable as error:
+        return None, f"salespersons not checked in Business Central: {error.message}"
+    if missing:
+        return rows, (f"salesperson fields {', '.join(missing)} not checked: Business Central's salesperson page "
+                      f"has no such field")
+    return rows, None
 
 
 def read_sales_users(dataverse, upns) -> list[dict]:
@@ -99,14 +119,18 @@ def read_sales_users(dataverse, upns) -> list[dict]:
 
 
 def live_state(props: dict) -> tuple[list[dict], list[str], list[str]]:
-    """Read BC salespersons (one paged request after the company lookup) and the mapped Sales users."""
+    """Read BC salespersons (one paged request after the company lookup) and the mapped Sales users; what BC
+    could not tell (an older version) is logged as a warning."""
     clients = clients_for(props["connection"])
     bc_settings = props.get("businessCentral") or {}
     bc = clients.business_central(bc_settings["environment"])
     company = pick_company(bc.companies(), bc_settings.get("company"))
     mapping = dict(props.get("salespersons") or {})
     users = read_sales_users(clients.dataverse(props.get("environmentUrl")), mapping.values())
-    return evaluate(mapping, read_salespersons(bc, company), users)
+    salespersons, unchecked = read_salespersons(bc, company)
+    if unchecked:
+        pulumi.log.warn(unchecked)
+    return evaluate(mapping, salespersons, users)
 
 
 class SalespersonCouplingsProvider(dynamic.ResourceProvider):

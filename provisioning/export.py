@@ -216,7 +216,10 @@ def salesperson_proposals(clients, dataverse, request: ExportRequest, result: Ex
     """BC salespersons whose e-mail is the UPN of an enabled Dataverse user holding a role, as proposals."""
     bc = clients.business_central(request.bc_environment)
     company = couplings.pick_company(bc.companies(), request.bc_company)
-    people = [p for p in couplings.read_salespersons(bc, company) if not p.get("blocked")]
+    salespersons, unchecked = couplings.read_salespersons(bc, company)
+    if unchecked:   # an older Business Central: no salespersons to propose, or some fields not read
+        result.note("bcsi:salespersons", unchecked)
+    people = [p for p in salespersons or [] if not p.get("blocked")]
     emails = sorted({str(p.get("email") or "").strip().lower() for p in people} - {""})
     users = couplings.read_sales_users(dataverse, emails) if emails else []
     usable = {str(u.get("domainname", "")).lower() for u in users

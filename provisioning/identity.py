@@ -1,9 +1,11 @@
 """The integration identity in Entra ID (seed step 1), as one component.
 
 Mode `manage` declares it with pulumi-azuread: the integration user (password generated once, kept as a
-secret), the app registration with the Dynamics CRM and Business Central permissions, its service
-principal, one credential, and admin consent. Mode `existing` declares nothing and hands on the configured
-UPN / app id: stacks on the sandbox use it, because the azuread plugin cannot be installed there.
+secret), the app registration with the Dynamics CRM and Business Central permissions, its service principal,
+the credential Business Central signs in with (a secret or a certificate; besides it a federated credential
+when the pipeline signs in as the same app), and admin consent, all through one azuread provider set to the
+stack's cloud, so a usgov or china stack never talks to the worldwide Graph. Mode `existing` declares nothing and hands on the
+configured UPN / app id: stacks on the sandbox use it, because the azuread plugin cannot be installed there.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 import pulumi
 import pulumi_azuread as azuread
 
+from mscloud.cloud import CLOUDS
 from mscloud.wellknown import (BUSINESS_CENTRAL_API_READWRITE_ALL, BUSINESS_CENTRAL_APP_ID, DYNAMICS_CRM_APP_ID,
                                 DYNAMICS_CRM_USER_IMPERSONATION, DYNAMICS_CRM_USER_IMPERSONATION_SCOPE, FEDERATED_AUDIENCE,
                                 STACK_SECRET_NAME)
@@ -55,14 +58,16 @@ class IntegrationIdentity(pulumi.ComponentResource):
     client_secret: pulumi.Output[str] | None
 
     def __init__(self, name: str, identity: IdentitySettings, project_dir: str | Path = PROJECT_DIR,
-                 opts: pulumi.ResourceOptions | None = None):
-        """`project_dir` anchors relative file settings (certificatePath); the engine's cwd may differ."""
+                 opts: pulumi.ResourceOptions | None = None, cloud: str = "public", tenant_id: str | None = None):
+        """`project_dir` anchors relative file settings (certificatePath); the engine's cwd may differ.
+        `cloud` and `tenant_id` (bcsi:cloud, bcsi:tenantId) point the azuread provider of mode `manage`."""
         super().__init__(COMPONENT_TYPE, name, None, opts)
         self._child = pulumi.ResourceOptions(parent=self)
         self.client_secret = None
         if identity.mode == "existing":
             self._existing(identity)
         else:
+            self._use_provider(name, cloud, tenant_id)
             self._manage(name, identity, Path(project_dir))
         self.register_outputs({
             "integrationPrincipal": self.integration_principal,
@@ -82,6 +87,16 @@ class IntegrationIdentity(pulumi.ComponentResource):
             if app.client_secret.encrypted:
                 raise ValueError("bcsi:identity.app.clientSecret is still encrypted: read settings through pulumi.Config")
             self.client_secret = pulumi.Output.secret(app.client_secret.value)
+
+    def _use_provider(self, name: str, cloud: str, tenant_id: str | None) -> None:
+        """Every azuread resource and lookup below goes through one provider set to the stack's cloud (the
+        sandbox has none of its own: the provider's default)."""
+        known = CLOUDS.get(cloud)
+        self.provider = azuread.Provider(
+            f"{name}-azuread", environment=known.azuread_environment if known else None, tenant_id=tenant_id,
+            opts=self._child)
+        self._azuread = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        self._invoke = pulumi.InvokeOutputOptions(parent=self, provider=self.provider)
 
     def _manage(self, name: str, identity: IdentitySettings, project_dir: Path) -> None:
         self.user_principal_name = pulumi.Output.from_input(None)
@@ -108,7 +123,7 @@ class IntegrationIdentity(pulumi.ComponentResource):
             force_password_change=False,
             # The sync account signs in without a person: an expiring password would stop the integration.
             disable_password_expiration=True,
-            opts=self._child,
+            opts=self._azuread,
         )
 
     def _app(self, name: str, identity: IdentitySettings, project_dir: Path) -> None:
@@ -118,9 +133,9 @@ class IntegrationIdentity(pulumi.ComponentResource):
             display_name=settings.display_name,
             sign_in_audience="AzureADMyOrg",
             required_resource_accesses=required_resource_accesses(),
-            opts=self._child,
+            opts=self._azuread,
         )
-        principal = azuread.ServicePrincipal(f"{name}-sp", client_id=app.client_id, opts=self._child)
+        principal = azuread.ServicePrincipal(f"{name}-sp", client_id=app.client_id, opts=self._azuread)
         self.application, self.service_principal = app, principal
         self.app_id = app.client_id
         self.service_principal_id = principal.object_id
@@ -133,37 +148,36 @@ class IntegrationIdentity(pulumi.ComponentResource):
             self.credential = azuread.ApplicationPassword(
                 f"{name}-secret", application_id=app.id, display_name=STACK_SECRET_NAME,
                 start_date=window.startDate, end_date=window.endDate,
-                opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["value"]),
+                opts=pulumi.ResourceOptions.merge(self._azuread, pulumi.ResourceOptions(additional_secret_outputs=["value"])),
             )
             self.client_secret = pulumi.Output.secret(self.credential.value)
-        elif settings.credential == "certificate":
+        else:
             path = Path(settings.certificate_path)
             pem = (path if path.is_absolute() else project_dir / path).read_text(encoding="utf-8")
             self.credential = azuread.ApplicationCertificate(
                 f"{name}-certificate", application_id=app.id, type="AsymmetricX509Cert", encoding="pem",
-                value=pem, opts=self._child,
+                value=pem, opts=self._azuread,
             )
-        else:
+        if settings.federated is not None:   # the pipeline signs in as this app; BC keeps the credential above
             federated = settings.federated
-            self.credential = azuread.ApplicationFederatedIdentityCredential(
+            self.federated_credential = azuread.ApplicationFederatedIdentityCredential(
                 f"{name}-federated", application_id=app.id, display_name=f"{name}-pipeline",
                 description="bcsi: tokens of the deployment pipeline", issuer=federated.issuer,
-                subject=federated.subject, audiences=[FEDERATED_AUDIENCE], opts=self._child,
+                subject=federated.subject, audiences=[FEDERATED_AUDIENCE], opts=self._azuread,
             )
 
     def _consent(self, name: str, principal: azuread.ServicePrincipal) -> None:
         """Admin consent: the BC app role to the app, the Dataverse scope for all users of the app."""
         # The first-party service principals exist in every tenant with these apps: look them up, never own them.
-        invoke = pulumi.InvokeOutputOptions(parent=self)
-        crm = azuread.get_service_principal_output(client_id=DYNAMICS_CRM_APP_ID, opts=invoke)
-        business_central = azuread.get_service_principal_output(client_id=BUSINESS_CENTRAL_APP_ID, opts=invoke)
+        crm = azuread.get_service_principal_output(client_id=DYNAMICS_CRM_APP_ID, opts=self._invoke)
+        business_central = azuread.get_service_principal_output(client_id=BUSINESS_CENTRAL_APP_ID, opts=self._invoke)
         self.app_role_assignment = azuread.AppRoleAssignment(
             f"{name}-bc-api-readwrite-all", app_role_id=BUSINESS_CENTRAL_API_READWRITE_ALL,
             principal_object_id=principal.object_id, resource_object_id=business_central.object_id,
-            opts=self._child,
+            opts=self._azuread,
         )
         self.delegated_grant = azuread.ServicePrincipalDelegatedPermissionGrant(
             f"{name}-crm-user-impersonation", service_principal_object_id=principal.object_id,
             resource_service_principal_object_id=crm.object_id, claim_values=[DYNAMICS_CRM_USER_IMPERSONATION_SCOPE],
-            opts=self._child,
+            opts=self._azuread,
         )

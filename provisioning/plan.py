@@ -187,6 +187,8 @@ def app_changes(graph, settings, tenant: str,
         who = f"app '{app_settings.display_name}' (new)"
         changes = [Change(who, "api-permission", name, "grant", tenant) for *_, name in permissions]
         changes.append(Change(who, "credential", credential_target(app_settings), "grant", tenant))
+        if app_settings.federated is not None:
+            changes.append(Change(who, "credential", federated_target(app_settings.federated), "grant", tenant))
         return changes, None
     app = found[0]
     app_id = str(app["appId"]).lower()
@@ -202,6 +204,8 @@ def app_changes(graph, settings, tenant: str,
     renewal = credential_renewal(graph, app, app_settings, window_days)
     if renewal:
         changes.append(Change(app_id, "credential", renewal, "grant", tenant))
+    if app_settings.federated is not None and not has_federated_credential(graph, app, app_settings.federated):
+        changes.append(Change(app_id, "credential", federated_target(app_settings.federated), "grant", tenant))
     return changes, app_id
 
 
@@ -231,12 +235,15 @@ def consented_permissions(graph, app_id: str, permissions) -> set[tuple[str, str
 
 
 def credential_target(app_settings) -> str:
+    """BC's credential: the stack's client secret or its certificate."""
     if app_settings.credential == "secret":
         return f"client secret '{STACK_SECRET_NAME}' ({app_settings.secret_expiry_days or DEFAULT_SECRET_EXPIRY_DAYS} days)"
-    if app_settings.credential == "certificate":
-        return f"certificate {app_settings.certificate_path}"
-    federated = app_settings.federated
-    return f"federated credential {federated.subject} ({federated.issuer})" if federated else "federated credential"
+    return f"certificate {app_settings.certificate_path}"
+
+
+def federated_target(federated) -> str:
+    """The pipeline's federated credential on the same app."""
+    return f"federated credential {federated.subject} ({federated.issuer})"
 
 
 def credential_renewal(graph, app: dict, app_settings, window_days: int = DEFAULT_CREDENTIAL_WINDOW_DAYS,
@@ -244,8 +251,6 @@ def credential_renewal(graph, app: dict, app_settings, window_days: int = DEFAUL
     """The credential target to grant: the configured one when none is current, the same with its current end when
     that falls within the window (rotate a secret, renew a certificate); None when nothing is due."""
     now = now or datetime.now(timezone.utc)
-    if app_settings.credential not in ("secret", "certificate"):
-        return None if has_federated_credential(graph, app, app_settings) else credential_target(app_settings)
     if app_settings.credential == "secret":   # the same window CredentialWindow rotates in (at most half the life)
         window_days = renewal_window_days(app_settings.secret_expiry_days, window_days)
     expiry = credential_expiry(stack_credentials(app, app_settings), now, window_days)
@@ -264,9 +269,8 @@ def stack_credentials(app: dict, app_settings) -> list[dict]:
     return list(app.get("keyCredentials") or ())
 
 
-def has_federated_credential(graph, app: dict, app_settings) -> bool:
+def has_federated_credential(graph, app: dict, federated) -> bool:
     """Whether the app trusts the configured issuer and subject for the Entra token exchange audience."""
-    federated = app_settings.federated
     creds = graph.list(f"/applications/{app['id']}/federatedIdentityCredentials")
     return any(c.get("issuer") == federated.issuer and c.get("subject") == federated.subject
                and FEDERATED_AUDIENCE in (c.get("audiences") or ()) for c in creds)

@@ -45,3 +45,38 @@ def seed_with_licensed_users(upns: list[str], sku_part_number: str, spare_units:
         if sku["skuPartNumber"] == sku_part_number:
             sku["prepaidUnits"] = len(upns) + spare_units
     return seed
+
+
+# --- Business Central environments that differ from the default (tests/sandbox/bc/test_environments.py) --------
+BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
+ADMIN_APP = "0c1c9a1e-6d1b-4a43-9a35-4f1d1f2b7c10"
+INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"
+INTEGRATION_SECRET = "sandbox-integration-secret-do-not-use-in-production"
+COMPANY = "9a1b2c3d-0000-4000-8000-00000000c001"
+VARIANT_FIELDS = ["id", "code", "displayName", "lastModifiedDateTime"]
+
+
+def add_bc_environments(seed: dict) -> dict:
+    """`seed` with the integration app Disabled on Production's Microsoft Entra Applications page, plus BC
+    environments `Legacy` (BC 25.5, only the admin app registered), `Variant` (a salesperson page with
+    VARIANT_FIELDS only) and `Closed` (no app registered)."""
+    production = seed["businessCentral"]["environments"][0]
+    production["entraApplications"] = [
+        {"clientId": ADMIN_APP, "description": "bcsi pipeline", "state": "Enabled"},
+        {"clientId": INTEGRATION_APP, "description": "Sales integration", "state": "Disabled"}]
+    legacy = {**production, "name": "Legacy", "version": "25.5.30849.0",
+              "entraApplications": [{"clientId": ADMIN_APP, "description": "bcsi pipeline"}]}
+    variant = {**legacy, "name": "Variant", "version": "26.0.27417.0", "salespersonFields": VARIANT_FIELDS}
+    closed = {**variant, "name": "Closed", "salespersonFields": None, "entraApplications": []}
+    seed["businessCentral"]["environments"] += [legacy, variant, closed]
+    return seed
+
+
+def start_bc_environments_sandbox(base) -> RunningSandbox:
+    """A private sandbox on the default seed with add_bc_environments(), data under `base` (a context manager, like start_sandbox)."""
+    import yaml
+
+    from sandbox.seed import DEFAULT_SEED
+
+    (base / "seed.yaml").write_text(yaml.safe_dump(add_bc_environments(yaml.safe_load(DEFAULT_SEED.read_text()))))
+    return start_sandbox(base / "data", seed=base / "seed.yaml")

@@ -5,13 +5,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+from mscloud.cloud import CLOUDS as MICROSOFT_CLOUDS
 from provisioning.settings.principals import integration_principal_of
 
 
 NAMESPACE = "bcsi"
-CLOUDS = ("public", "usgov", "china", "sandbox")
+CLOUDS = (*MICROSOFT_CLOUDS, "sandbox")   # public, usgov (GCC High), usgov-dod, china; mscloud/cloud.py
 IDENTITY_MODES = ("manage", "existing")
-CREDENTIAL_KINDS = ("secret", "certificate", "federated")
+# What Business Central signs in to Dataverse with. A federated identity credential is not one of them: it lets a
+# pipeline sign in as the app (bcsi:identity.app.federated, beside the credential), BC has nothing to present.
+CREDENTIAL_KINDS = ("secret", "certificate")
 ENVIRONMENT_KINDS = ("dev", "test", "prod")
 MAX_CREDENTIAL_DAYS = 730
 DEFAULT_SECRET_EXPIRY_DAYS = 180
@@ -46,6 +49,9 @@ class FederatedCredentialSettings:
 
 @dataclass(frozen=True)
 class AppSettings:
+    """The integration app. `credential` is BC's (secret | certificate); `federated`, when set, is the deployment
+    pipeline's sign-in as this same app."""
+
     display_name: str | None = None
     app_id: str | None = None
     credential: str | None = None

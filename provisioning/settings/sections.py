@@ -9,6 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from mscloud.cloud import offers_business_central
 from provisioning.settings.checks import (
     ALLOWED_UPN, BOOLEAN, COUNTRY, DOMAIN, GUID, PLAN, ROLE_NAME, SKU, UPN, Checker, Choice, Text, WholeNumber,
     https_url, is_upn, user_principal_name,
@@ -91,7 +92,7 @@ class _Validator(Walker):
         cloud = self.cloud()
         tenant_id = self.tenant_id(cloud)
         dataverse_url = self.dataverse_url(cloud)
-        business_central = self.business_central()
+        business_central = self.business_central(cloud)
         identity = self.identity()
         policy = self.policy()
         additional_roles = self.additional_roles()
@@ -132,9 +133,13 @@ class _Validator(Walker):
             return None
         return self.check(key, self.values[name], checker)
 
-    def business_central(self) -> BusinessCentralSettings | None:
+    def business_central(self, cloud: str | None) -> BusinessCentralSettings | None:
         key = self.key("businessCentral")
         if "businessCentral" not in self.values:
+            return None
+        if cloud is not None and not offers_business_central(cloud):
+            self.p.add(key, f"Business Central is not offered in cloud {cloud}",
+                       "leave bcsi:businessCentral out, or cloud public")
             return None
         section = self.mapping(key, self.values["businessCentral"], "a map with environment and company",
                                ("environment", "company"))
@@ -190,31 +195,40 @@ class _Validator(Walker):
             return None
         self.not_here(key, section, ("appId", "clientSecret"), "in mode manage (the stack creates the app and its credential)")
         display_name = self.required(key, section, "displayName", Text("the app registration's display name", 120))
-        credential = self.required(key, section, "credential", CREDENTIAL_KIND)
+        credential = self.credential(key, section)
         expiry = certificate = federated = None
         ok = display_name is not None and credential is not None
         if credential == "secret":
-            self.not_here(key, section, ("certificatePath", "federated"), "with credential secret")
+            self.not_here(key, section, ("certificatePath",), "with credential secret")
             if "secretExpiryDays" in section:
                 expiry = self.check(f"{key}.secretExpiryDays", section["secretExpiryDays"], CREDENTIAL_DAYS)
                 ok = ok and expiry is not None
             else:
                 expiry = DEFAULT_SECRET_EXPIRY_DAYS
         elif credential == "certificate":
-            self.not_here(key, section, ("secretExpiryDays", "federated"), "with credential certificate")
+            self.not_here(key, section, ("secretExpiryDays",), "with credential certificate")
             path = Text("a PEM certificate file (.pem, .crt, .cer) relative to the project directory")
             certificate = self.required(key, section, "certificatePath", path)
             if certificate is not None:
                 self.existing_file(f"{key}.certificatePath", certificate, path.allowed)
             ok = ok and certificate is not None
-        elif credential == "federated":
-            self.not_here(key, section, ("secretExpiryDays", "certificatePath"), "with credential federated")
-            federated = self.federated(f"{key}.federated", section.get("federated"))
+        if section.get("federated") is not None:   # the pipeline signs in as this app too
+            federated = self.federated(f"{key}.federated", section["federated"])
             ok = ok and federated is not None
         if not ok:
             return None
         return AppSettings(display_name=display_name, credential=credential, secret_expiry_days=expiry,
                            certificate_path=certificate, federated=federated)
+
+    def credential(self, key: str, section: dict) -> str | None:
+        """BC's credential; `federated` alone is refused with what to do instead."""
+        if section.get("credential") == "federated":
+            self.p.add(f"{key}.credential", "'federated' gives Business Central nothing to sign in to Dataverse "
+                       "with (a federated credential is for pipelines)",
+                       "secret | certificate, and federated: {issuer, subject} beside it if the pipeline signs in "
+                       "as this app")
+            return None
+        return self.required(key, section, "credential", CREDENTIAL_KIND)
 
     def existing_app(self, key: str, value: Any) -> AppSettings | None:
         fields = ("appId", "clientSecret")
@@ -240,9 +254,6 @@ class _Validator(Walker):
 
     def federated(self, key: str, value: Any) -> FederatedCredentialSettings | None:
         allowed = "a map with issuer (https URL) and subject"
-        if value is None:
-            self.p.add(key, "is missing (needed for credential federated)", allowed)
-            return None
         section = self.mapping(key, value, allowed, ("issuer", "subject"))
         if section is None:
             return None

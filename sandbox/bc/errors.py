@@ -19,20 +19,31 @@ def render_error(ctx, status: int, code: str, message: str) -> Response:
     return json_response(body, status, headers=dict(ODATA_HEADERS))
 
 
+REJECTED = "The server has rejected the client credentials."
+CHALLENGE = {"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+                                 'resource_id="https://api.businesscentral.dynamics.com"'}
+
+
 def render_unauthorized(ctx, reason: str) -> Response:
     """BC answers every token problem (missing, expired, wrong audience, bad signature) the same way."""
-    response = render_error(ctx, 401, INVALID_CREDENTIALS, "The server has rejected the client credentials.")
-    response.headers["WWW-Authenticate"] = ('Bearer authorization_uri="https://login.microsoftonline.com/common/'
-                                            'oauth2/authorize", resource_id="https://api.businesscentral.dynamics.com"')
+    response = render_error(ctx, 401, INVALID_CREDENTIALS, REJECTED)
+    response.headers.update(CHALLENGE)
     return response
 
 
 def rejected_credentials() -> ServiceError:
-    return ServiceError(401, INVALID_CREDENTIALS, "The server has rejected the client credentials.")
+    """A valid token BC still refuses: no API.ReadWrite.All, or an app not registered (Enabled) in BC."""
+    return ServiceError(401, INVALID_CREDENTIALS, REJECTED, headers=dict(CHALLENGE))
 
 
 def not_found() -> ServiceError:
     return ServiceError(404, "BadRequest_NotFound", "The specified resource was not found.")
+
+
+def resource_not_found(segment: str) -> ServiceError:
+    """A URL segment the environment's API does not have. Code and message: BC's "Error Codes" page
+    (dev-itpro/api-reference/v1.0/dynamics_error_codes.md); the status is unconfirmed there."""
+    return ServiceError(404, "BadRequest_ResourceNotFound", f"Resource not found for the segment '{segment}'.")
 
 
 def bad_request(message: str) -> ServiceError:

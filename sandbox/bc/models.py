@@ -1,7 +1,9 @@
-"""Business Central's state and rules, without HTTP: environments, companies, companyInformation, salespersons.
+"""Business Central's state and rules, without HTTP: environments, companies, companyInformation, salespersons,
+and the apps registered on the environment's "Microsoft Entra Applications" page.
 
-Kinds: `bc:environments` (name -> {name}), `bc:<environment>:companies`, `bc:<environment>:companyInformation`
-(id = company id), `bc:<environment>:salespersonPurchasers` (each with `companyId`).
+Kinds: `bc:environments` (name -> {name, type, version}), `bc:<environment>:companies`,
+`bc:<environment>:companyInformation` (id = company id), `bc:<environment>:salespersonPurchasers` (each with
+`companyId`), `bc:<environment>:entraApplications` (id = client id, lower case: {clientId, description, state}).
 """
 from __future__ import annotations
 
@@ -27,6 +29,45 @@ def stable_id(*parts: str) -> str:
 
 def environment_exists(store, environment: str) -> bool:
     return store.get(ENVIRONMENTS, environment) is not None
+
+
+# --- Microsoft Entra Applications (table 9012 "AAD Application", list page 9860) ---------------------------------
+ENTRA_APPLICATIONS = "entraApplications"
+ENABLED = "Enabled"
+
+
+def register_application(store, environment: str, client_id: str, description: str = "", state: str = ENABLED) -> None:
+    """A row of the environment's Microsoft Entra Applications page: BC accepts app-only tokens only from these."""
+    store.put(kind(environment, ENTRA_APPLICATIONS), client_id.lower(),
+              {"clientId": client_id.lower(), "description": description, "state": state})
+
+
+def application_registered(store, environment: str, client_id: str | None) -> bool:
+    """The app is on the page and Enabled (a Disabled row signs in no better than a missing one: unconfirmed)."""
+    row = store.get(kind(environment, ENTRA_APPLICATIONS), str(client_id or "").lower())
+    return row is not None and row.get("state") == ENABLED
+
+
+# --- What the environment's BC version serves --------------------------------------------------------------------
+# API v2.0 page 30075 "APIV2 - Salesperson/Purchaser" first shipped with BC 26.0 (microsoft/ALAppExtensions
+# Apps/W1/APIV2/app/src/pages/APIV2SalespersonPurchaser.Page.al, synced with version 26.0.27417.0).
+SALESPERSONS_SINCE = (26, 0)
+DEFAULT_VERSION = "26.0.27417.0"
+
+
+def version(store, environment: str) -> str:
+    return (store.get(ENVIRONMENTS, environment) or {}).get("version") or DEFAULT_VERSION
+
+
+def serves_salespersons(store, environment: str) -> bool:
+    major, minor = (int(part) for part in version(store, environment).split(".")[:2])
+    return (major, minor) >= SALESPERSONS_SINCE
+
+
+def salesperson_fields(store, environment: str) -> tuple[str, ...] | None:
+    """The fields the environment's salesperson page has; None: all of API v2.0's (every released version)."""
+    fields = (store.get(ENVIRONMENTS, environment) or {}).get("salespersonFields")
+    return tuple(fields) if fields else None
 
 
 def company(store, environment: str, company_id: str) -> dict | None:

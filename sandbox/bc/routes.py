@@ -1,8 +1,9 @@
 """Business Central API v2.0 wire layer: `/bc/v2.0/<tenant>/<environment>/api/v2.0/...` in BC's OData JSON.
 
 Stands in for `https://api.businesscentral.dynamics.com/v2.0/<tenant>/<environment>/api/v2.0`. Tokens need
-audience https://api.businesscentral.dynamics.com and the app role API.ReadWrite.All on the BC service
-principal (BC's real requirement for app-only API access; without it BC rejects the client credentials).
+audience https://api.businesscentral.dynamics.com, the app role API.ReadWrite.All on the BC service principal,
+and an app registered (Enabled) on the environment's "Microsoft Entra Applications" page; without them BC rejects
+the client credentials.
 """
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ def _check_call(ctx, tenant: str, environment: str) -> None:
     if not models.environment_exists(ctx.store, environment):
         # unconfirmed: the exact code BC uses for an unknown environment name
         raise ServiceError(404, "NoEnvironment", f"The environment '{environment}' does not exist.")
+    if not models.application_registered(ctx.store, environment, (ctx.claims or {}).get("appid")):
+        raise errors.rejected_credentials()
+
+
+def _check_salesperson_call(ctx, tenant: str, environment: str) -> None:
+    """As _check_call; and BC < 26.0 has no salespersonPurchasers in API v2.0: the segment is unknown there."""
+    _check_call(ctx, tenant, environment)
+    if not models.serves_salespersons(ctx.store, environment):
+        raise errors.resource_not_found(models.SALESPERSONS)
 
 
 def _company(ctx, environment: str, company_id: str) -> dict:
@@ -49,7 +59,8 @@ def _context(ctx, tenant: str, environment: str, fragment: str) -> str:
 
 def _shape(ctx, environment: str, entity: str, doc: dict, hidden=("companyId",)) -> dict:
     shown = {"@odata.etag": models.etag(ctx.store, environment, entity, doc["id"])}
-    shown.update({k: v for k, v in doc.items() if k not in hidden})
+    page = models.salesperson_fields(ctx.store, environment) if entity == models.SALESPERSONS else None
+    shown.update({k: v for k, v in doc.items() if k not in hidden and (page is None or k in page)})
     return shown
 
 
@@ -102,7 +113,7 @@ def list_company_information(ctx, tenant: str, environment: str, company_id: str
 
 
 def list_salespersons(ctx, tenant: str, environment: str, company_id: str) -> Response:
-    _check_call(ctx, tenant, environment)
+    _check_salesperson_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
     docs = [_shape(ctx, environment, models.SALESPERSONS, s)
             for s in models.salespersons(ctx.store, environment, company["id"])]
@@ -110,7 +121,7 @@ def list_salespersons(ctx, tenant: str, environment: str, company_id: str) -> Re
 
 
 def get_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
-    _check_call(ctx, tenant, environment)
+    _check_salesperson_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
     found = models.salesperson(ctx.store, environment, company["id"], salesperson_id)
     return _salesperson_response(ctx, tenant, environment, company["id"], found, headers=ODATA_HEADERS)
@@ -147,7 +158,7 @@ def _salesperson_response(ctx, tenant, environment, company_id, doc, status=200,
 
 
 def create_salesperson(ctx, tenant: str, environment: str, company_id: str) -> Response:
-    _check_call(ctx, tenant, environment)
+    _check_salesperson_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
     body = _body(ctx)
     if not body.get("code"):
@@ -160,7 +171,7 @@ def create_salesperson(ctx, tenant: str, environment: str, company_id: str) -> R
 
 def patch_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
     """PATCH with If-Match (`*` or the record's etag); only writable fields, types as BC's; no change, no write."""
-    _check_call(ctx, tenant, environment)
+    _check_salesperson_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
     updated, changed = models.update_salesperson(ctx.store, environment, company["id"], salesperson_id,
                                                  ctx.request.headers.get("If-Match"), ctx.request.get_json(silent=True))
@@ -170,7 +181,7 @@ def patch_salesperson(ctx, tenant: str, environment: str, company_id: str, sales
 
 
 def delete_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
-    _check_call(ctx, tenant, environment)
+    _check_salesperson_call(ctx, tenant, environment)
     company = _company(ctx, environment, company_id)
     models.delete_salesperson(ctx.store, environment, company["id"], salesperson_id, ctx.request.headers.get("If-Match"))
     ctx.count_write()

@@ -27,7 +27,7 @@ from solution_import.roles import RoleAssignmentProvider
 from solution_import.solution import IntegrationSolutionProvider
 from solution_import.users import ApplicationUserProvider, IntegrationUserAccessProvider
 from tests.providerkit import ProviderCloud
-from tests.sandboxkit import start_sandbox
+from tests.sandboxkit import ADMIN_APP, add_bc_environments, start_sandbox
 
 pytestmark = pytest.mark.sandbox
 
@@ -67,6 +67,7 @@ def cloud(tmp_path_factory):
                                 "licenses": ["DYN365_ENTERPRISE_SALES"]} for upn in BULK_USERS]
     seed["dataverse"]["orgs"][0]["users"] += [{"domainname": upn, "roles": ["Salesperson"]} for upn in BULK_USERS]
     seed["dataverse"]["orgs"][0]["currencies"] = ["EUR", "USD"]   # EUR is the base: USD may be deleted
+    add_bc_environments(seed)   # BC environments Legacy (25.5), Variant (a page lacking fields), Closed (no app registered)
     (base / "seed.yaml").write_text(yaml.safe_dump(seed))
     with start_sandbox(base / "data", seed=base / "seed.yaml") as running:
         yield Cloud(running)
@@ -196,7 +197,7 @@ def test_currency_deleted_fails(cloud, stack_up):
 def test_blocked_salesperson_fails(cloud, stack_up):
     bc = cloud.clients.business_central("Production")
     company = bc.company_named("CRONUS USA, Inc.")
-    person = next(p for p in bc.salespersons(company["id"]) if p["code"] == "BK")
+    person = next(p for p in bc.salespersons(company["id"])[0] if p["code"] == "BK")
     path = f"companies({company['id']})/salespersonPurchasers({person['id']})"
     cloud.bc_patch(path, {"blocked": True})
     try:
@@ -248,6 +249,31 @@ def test_expired_credential_fails(cloud, stack_up):
     assert_passes(cloud)
 
 
+def test_an_app_with_only_a_federated_credential_fails_bc_has_nothing_to_sign_in_with(cloud, stack_up):
+    """The pipeline may sign in as the integration app with a federated credential, but BC's connection to Dataverse
+    needs the app's client secret or certificate."""
+    graph = cloud.clients.graph
+    app = graph.list("/applications", params={"$filter": f"appId eq '{INTEGRATION_APP}'"})[0]
+    secrets = graph.get(f"/applications/{app['id']}")["passwordCredentials"]
+    for credential in secrets:
+        graph.post(f"/applications/{app['id']}/removePassword", {"keyId": credential["keyId"]})
+    graph.post(f"/applications/{app['id']}/federatedIdentityCredentials", {
+        "name": "pipeline", "issuer": "https://token.actions.githubusercontent.com",
+        "subject": "repo:contoso/bc-sales:environment:prod", "audiences": ["api://AzureADTokenExchange"]})
+    try:
+        code, found = checks(cloud)
+        assert code == 1
+        assert failures(found) == [("app credential", f"app registration {INTEGRATION_APP}")]
+        failure = next(c for c in found if c["result"] == "fail")
+        assert failure["detail"] == ("no client secret or certificate: Business Central cannot sign in to Dataverse "
+                                     "(only 1 federated credential(s): those let pipelines in)")
+    finally:
+        for federated in graph.list(f"/applications/{app['id']}/federatedIdentityCredentials"):
+            graph.delete(f"/applications/{app['id']}/federatedIdentityCredentials/{federated['id']}")
+        add_credential(cloud, "restored-test-secret")
+    assert_passes(cloud)
+
+
 def test_a_thousand_user_stack_is_checked_with_paged_reads(cloud, stack_up):
     users = BULK_USERS
     document = yaml.safe_load((ROOT / "stacks" / "Pulumi.sandbox.yaml").read_text())
@@ -268,12 +294,66 @@ def test_a_thousand_user_stack_is_checked_with_paged_reads(cloud, stack_up):
     assert metrics["requests"].get("GET /v1.0/users/{id}", 0) == 0
 
 
-def test_a_rule_that_cannot_read_fails_alone(cloud, stack_up):
+def sandbox_stack_on(environment: str) -> dict:
+    """The sandbox stack's file, pointed at another BC environment."""
     document = yaml.safe_load((ROOT / "stacks" / "Pulumi.sandbox.yaml").read_text())
-    document["config"]["bcsi:businessCentral"]["environment"] = "Nowhere"
-    wrong = parse(document["config"], "stacks/Pulumi.sandbox.yaml", project_dir=ROOT)
-    results = run_checks(LiveEnvironment(wrong, cloud.clients, ROOT, cloud.conn))
+    document["config"]["bcsi:businessCentral"]["environment"] = environment
+    return document
+
+
+def checks_on(cloud: Cloud, environment: str):
+    """run_checks of the sandbox stack pointed at another BC environment."""
+    settings = parse(sandbox_stack_on(environment)["config"], "stacks/Pulumi.sandbox.yaml", project_dir=ROOT)
+    return run_checks(LiveEnvironment(settings, cloud.clients, ROOT, cloud.conn))
+
+
+def test_a_rule_that_cannot_read_fails_alone(cloud, stack_up):
+    results = checks_on(cloud, "Nowhere")
     failed = [(r.name, r.object) for r in results if r.result == "fail"]
-    assert failed == [("currency", "(could not read)"), ("salesperson coupling", "(could not read)")]
+    assert failed == [("business central access", "(could not read)")]   # currency and couplings: not tried
     assert all("Nowhere" in r.detail and "\n" not in r.detail for r in results if r.result == "fail")
     assert any(r.name == "licence" and r.result == "pass" for r in results)   # the other rules still ran
+
+
+def stack_on_environment(tmp_path: Path, environment: str) -> Path:
+    """A copy of the project whose sandbox stack points at another BC environment (the solutions are linked)."""
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.sandbox.yaml").write_text(yaml.safe_dump(sandbox_stack_on(environment)))
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "solutions").symlink_to(ROOT / "solutions")
+    return tmp_path
+
+
+def test_an_app_not_registered_in_business_central_fails_naming_the_page_and_the_fix(cloud, stack_up, tmp_path):
+    """No BC API lists the apps on "Microsoft Entra Applications": the refused read is the test, and the fix names
+    the page, the app's client id and the consent (tests/sandbox/bc/test_environments.py has BC's answer)."""
+    project = stack_on_environment(tmp_path, "Closed")
+    result = CliRunner().invoke(main, ["check", "--stack", "sandbox", "--project-dir", str(project), "--format", "json"],
+                                env={"BCSI_SANDBOX_DIR": str(cloud.running.data_dir)})
+    assert result.exit_code == 1
+    found = json.loads(result.output)["checks"]
+    assert failures(found) == [("business central access", f"app {ADMIN_APP} in environment Closed")]
+    failure = next(c for c in found if c["result"] == "fail")
+    assert "401 Authentication_InvalidCredentials" in failure["detail"]
+    assert failure["fix"].startswith(f"in Business Central open Microsoft Entra Applications (page 9860), add Client "
+                                     f"ID {ADMIN_APP} with State Enabled")
+    assert not {"currency", "salesperson coupling"} & {c["name"] for c in found}   # said once, not three times
+
+
+def test_bc_before_26_says_what_was_not_checked_and_passes(cloud, stack_up):
+    """BC 25.x has no salespersonPurchasers (tests/sandbox/bc/test_environments.py): a warning saying so and why;
+    the Sales users of the couplings are still checked."""
+    results = checks_on(cloud, "Legacy")
+    assert [r for r in results if r.result == "fail"] == []
+    warning = next(r for r in results if r.name == "salesperson coupling.not-checked")
+    assert warning.result == "warn" and warning.object == "environment Legacy"
+    assert "has no salespersonPurchasers in API v2.0 (it came with Business Central 26.0)" in warning.detail
+    assert "26.0 or later" in warning.fix
+    assert [r.result for r in results if r.name == "salesperson coupling"] == ["pass", "pass"]
+
+
+def test_a_salesperson_page_without_blocked_is_read_with_the_fields_it_has(cloud, stack_up):
+    results = checks_on(cloud, "Variant")
+    assert [r for r in results if r.result == "fail"] == []
+    warning = next(r for r in results if r.name == "salesperson coupling.not-checked")
+    assert warning.detail.startswith("salesperson fields email, blocked not checked")

@@ -63,3 +63,36 @@ def test_preview_warns_about_unmapped_salespersons_without_failing(sandbox, caps
     result = provider.check({}, props(sandbox, {"AH": "ann@contoso.com"}))
     assert result.failures == []
     assert "without a Sales user in bcsi:salespersons: BK" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def environments(tmp_path_factory):
+    from tests.sandboxkit import start_bc_environments_sandbox
+
+    with start_bc_environments_sandbox(tmp_path_factory.mktemp("couplings-bc")) as running:
+        yield running
+
+
+def on_environment(running, environment: str, salespersons: dict) -> dict:
+    return {**props(running, salespersons), "businessCentral": {**BC, "environment": environment}}
+
+
+def test_up_names_the_registration_page_instead_of_a_raw_401(environments):
+    """`pulumi up` of the couplings when BC does not let the toolkit's app in: the error says where to register it."""
+    from mscloud.businesscentral import NotRegisteredInBusinessCentral
+
+    with pytest.raises(NotRegisteredInBusinessCentral) as refused:
+        SalespersonCouplingsProvider().create(on_environment(environments, "Closed", {"AH": "ann@contoso.com"}))
+    assert "register it in Business Central on Microsoft Entra Applications (page 9860)" in str(refused.value)
+
+
+def test_up_on_bc_before_26_checks_the_sales_users_and_warns(environments, capsys):
+    pulumi.runtime.settings.reset_options()   # warnings go to stderr, as in the provider process
+    created = SalespersonCouplingsProvider().create(
+        on_environment(environments, "Legacy", {"AH": "ann@contoso.com", "BK": "bob@contoso.com"}))
+    assert [(c["code"], c["salesUser"]) for c in created.outs["couplings"]] == [
+        ("AH", "ann@contoso.com"), ("BK", "bob@contoso.com")]
+    assert "salespersons not checked in Business Central: environment Legacy has no salespersonPurchasers" in (
+        capsys.readouterr().err)
+    with pytest.raises(CouplingError, match="Sales user nobody@contoso.com .* does not exist in Dataverse"):
+        SalespersonCouplingsProvider().create(on_environment(environments, "Legacy", {"AH": "nobody@contoso.com"}))

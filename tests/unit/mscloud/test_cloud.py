@@ -29,15 +29,39 @@ def test_public_clouds():
     assert public.authority("t") == "https://login.microsoftonline.com/t"
     assert public.graph_scope == "https://graph.microsoft.com/.default"
     assert usgov.authority_host == "https://login.microsoftonline.us" and usgov.graph_url.startswith("https://graph.microsoft.us")
-    assert usgov.dataverse_suffix == ".crm9.dynamics.com"
     assert china.graph_url.startswith("https://microsoftgraph.chinacloudapi.cn") and china.dataverse_suffix == ".crm.dynamics.cn"
     assert public.verify is True
     assert public.business_central_base("t", "Production") == \
         "https://api.businesscentral.dynamics.com/v2.0/t/Production/api/v2.0"
-    with pytest.raises(CloudError, match="allowed: china, public, usgov"):
+    with pytest.raises(CloudError, match="allowed: china, public, usgov, usgov-dod"):
         cloud_named("mars")
     with pytest.raises(CloudError):
         china.business_central_base("t", "Production")
+
+
+def test_us_government_clouds_follow_microsofts_tables():
+    """GCC High and DoD hosts: Graph's national cloud deployments (https://learn.microsoft.com/graph/deployments:
+    login.microsoftonline.us; graph.microsoft.us for L4 / GCC High, dod-graph.microsoft.us for L5 / DoD; GCC uses
+    the worldwide endpoints) and Dynamics 365 US Government
+    (https://learn.microsoft.com/power-platform/admin/microsoft-dynamics-365-government: GCC High environments are
+    *.crm.microsoftdynamics.us, GCC *.crm9.dynamics.com). Business Central is not offered there (the same page lists
+    it among the apps without US Government compliance commitments), so there is no BC endpoint."""
+    high, dod = cloud_named("usgov"), cloud_named("usgov-dod")
+    assert (high.authority_host, high.graph_scope, high.dataverse_suffix) == (
+        "https://login.microsoftonline.us", "https://graph.microsoft.us/.default", ".crm.microsoftdynamics.us")
+    assert (dod.authority_host, dod.graph_url, dod.graph_scope) == (
+        "https://login.microsoftonline.us", "https://dod-graph.microsoft.us/v1.0", "https://dod-graph.microsoft.us/.default")
+    assert dod.dataverse_suffix == ".crm.appsplatform.us"
+    for cloud in (high, dod, cloud_named("china")):
+        assert cloud.bc_api is None and cloud.bc_scope is None
+        with pytest.raises(CloudError, match="Business Central has no API endpoint in cloud"):
+            cloud.business_central_base("t", "Production")
+
+
+def test_each_cloud_names_its_azuread_environment():
+    """pulumi-azuread's provider `environment`: global (public), usgovernment (L4), dod (L5), china."""
+    assert {name: cloud_named(name).azuread_environment for name in ("public", "usgov", "usgov-dod", "china")} == {
+        "public": "public", "usgov": "usgovernment", "usgov-dod": "dod", "china": "china"}
 
 
 def test_sandbox_cloud_from_endpoints(tmp_path):

@@ -6,14 +6,14 @@ from pulumi.runtime import rpc
 
 from policies.rules import credential_max_lifetime, prod_no_client_secrets
 from provisioning.settings import FederatedCredentialSettings
-from tests.unit.provisioning.test_identity import declare, manage
+from tests.unit.provisioning.test_identity import CERT, declare, manage
 
 PROD = {"environmentKind": "prod", "maxCredentialDays": 180}
 
 
-def declared(identity):
+def declared(identity, **options):
     """(type, plain inputs) of every resource the component declares."""
-    mocks, _ = declare(identity)
+    mocks, _ = declare(identity, **options)
     return [(typ, {k: rpc.unwrap_rpc_secret(v) for k, v in inputs.items()}) for typ, inputs in mocks.resources.values()]
 
 
@@ -30,6 +30,9 @@ def test_a_client_secret_within_the_window_passes_in_dev_and_is_refused_in_prod(
     assert refused and all("prod stack" in message for message in refused)
 
 
-def test_a_federated_credential_passes_the_prod_rule():
+def test_a_certificate_with_the_pipelines_federated_credential_passes_the_prod_rule(tmp_path):
+    (tmp_path / "app.pem").write_text(CERT)
     federated = FederatedCredentialSettings("https://token.actions.githubusercontent.com", "repo:contoso/x:environment:prod")
-    assert violations(prod_no_client_secrets, declared(manage(credential="federated", federated=federated)), PROD) == []
+    resources = declared(manage(credential="certificate", certificate_path="app.pem", federated=federated),
+                         project_dir=tmp_path)
+    assert violations(prod_no_client_secrets, resources, PROD) == []

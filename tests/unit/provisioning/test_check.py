@@ -74,7 +74,8 @@ def secret(end: str | None) -> dict:
 
 def test_credential_windows():
     app = lambda *creds: {"passwordCredentials": list(creds), "keyCredentials": []}  # noqa: E731
-    assert credential_results(OBJ, app(), [], NOW, 30)[0].result == WARN
+    none = credential_results(OBJ, app(), [], NOW, 30)[0]
+    assert none.result == FAIL and none.detail == "no client secret or certificate: Business Central cannot sign in to Dataverse"
     expired = credential_results(OBJ, app(secret("2026-05-01T00:00:00Z")), [], NOW, 30)[0]
     assert expired.result == FAIL and "2026-05-01" in expired.detail and expired.fix
     rotated = credential_results(OBJ, app(secret("2026-05-01T00:00:00Z"), secret("2027-05-01T00:00:00Z")), [], NOW, 30)
@@ -82,7 +83,10 @@ def test_credential_windows():
     soon = credential_results(OBJ, app(secret("2026-06-20T00:00:00Z")), [], NOW, 30)[0]
     assert soon.result == WARN and "within 30 days" in soon.detail
     assert credential_results(OBJ, app(secret("2026-06-20T00:00:00Z")), [], NOW, 7)[0].result == PASS
-    assert credential_results(OBJ, app(), [{"name": "github"}], NOW, 30)[0].result == PASS
+    # a federated credential lets a pipeline sign in as the app; BC has nothing to present with it
+    federated_only = credential_results(OBJ, app(), [{"name": "github"}], NOW, 30)[0]
+    assert federated_only.result == FAIL and "(only 1 federated credential(s): those let pipelines in)" in federated_only.detail
+    assert credential_results(OBJ, app(secret("2027-05-01T00:00:00Z")), [{"name": "github"}], NOW, 30)[0].result == PASS
 
 
 def test_exit_code_ignores_warnings():

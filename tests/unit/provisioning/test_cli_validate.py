@@ -1,7 +1,6 @@
 """`bcsi validate`: one summary line and exit 0, or the problem lines on stderr and exit 1, never a traceback."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,16 +10,12 @@ from click.testing import CliRunner
 
 from provisioning.cli import main
 
-ROOT = Path(__file__).resolve().parents[3]
-SAMPLE_ZIP = "solutions/BcSalesIntegrationSample_1_0_0_0.zip"
+from tests.unit.provisioning.examples import ROOT, SAMPLE_ZIP, copy_examples
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
-    (tmp_path / "solutions").mkdir()
-    (tmp_path / SAMPLE_ZIP).write_bytes(b"PK\x05\x06" + b"\0" * 18)
-    return tmp_path
+    return copy_examples(tmp_path)
 
 
 def run(*args: str):
@@ -51,7 +46,7 @@ def test_errors_go_to_stderr_one_per_line_with_exit_1(project: Path):
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "stacks/Pulumi.dev.yaml: bcsi:cloud: 'azure' is not one of the choices (allowed: public | usgov | china | sandbox)",
+        "stacks/Pulumi.dev.yaml: bcsi:cloud: 'azure' is not one of the choices (allowed: public | usgov | usgov-dod | china | sandbox)",
         "stacks/Pulumi.dev.yaml: bcsi:roles.Integration User[1]: 'ann@' is not a valid user principal name "
         "(allowed: a UPN like name@contoso.com, an application id GUID, or 'integration')",
     ]

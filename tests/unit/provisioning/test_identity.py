@@ -27,10 +27,13 @@ class Recorder(pulumi.runtime.Mocks):
 
     def __init__(self):
         self.resources: dict[str, tuple[str, dict]] = {}
+        self.providers: dict[str, str | None] = {}          # resource name -> the provider reference it uses
         self.calls: list[tuple[str, dict]] = []
+        self.call_providers: list[str | None] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.resources[args.name] = (args.typ, args.inputs)
+        self.providers[args.name] = args.provider
         outputs = {key: rpc.unwrap_rpc_secret(value) for key, value in args.inputs.items() if not key.startswith("__")}
         typ = args.typ
         if typ == "azuread:index/application:Application":
@@ -47,6 +50,7 @@ class Recorder(pulumi.runtime.Mocks):
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.calls.append((args.token, args.args))
+        self.call_providers.append(args.provider)
         if args.token == "azuread:index/getServicePrincipal:getServicePrincipal":
             return {"objectId": f"sp-of-{args.args['clientId']}", "clientId": args.args["clientId"]}, []
         return {}, []
@@ -60,7 +64,7 @@ class Recorder(pulumi.runtime.Mocks):
         return found[0][1]
 
 
-def declare(identity: IdentitySettings, project_dir: Path = Path(".")) -> tuple[Recorder, dict]:
+def declare(identity: IdentitySettings, project_dir: Path = Path("."), **where) -> tuple[Recorder, dict]:
     """Declare the component under mocks; returns the recorder and the resolved outputs (and their secretness)."""
     mocks = Recorder()
     # Pulumi's mocks run on the thread's current event loop; an earlier asyncio.run() may have cleared it.
@@ -70,7 +74,7 @@ def declare(identity: IdentitySettings, project_dir: Path = Path(".")) -> tuple[
 
     @pulumi.runtime.test
     def run():
-        component = IntegrationIdentity("bcsi", identity, project_dir=project_dir)
+        component = IntegrationIdentity("bcsi", identity, project_dir=project_dir, **where)
         secret = component.client_secret
         return pulumi.Output.all(
             component.integration_principal, component.user_principal_name, component.app_id,
@@ -180,16 +184,37 @@ def test_certificate_credential_reads_the_pem_file(tmp_path: Path):
     assert seen["client_secret"] is None
 
 
-def test_federated_credential_trusts_the_pipeline_issuer_and_subject():
+def test_a_pipeline_signing_in_as_the_app_gets_a_federated_credential_beside_bcs_certificate(tmp_path: Path):
+    """BC signs in to Dataverse with a secret or a certificate; the federated credential only lets the pipeline in."""
+    (tmp_path / "app.pem").write_text(CERT)
     federated = FederatedCredentialSettings("https://token.actions.githubusercontent.com", "repo:contoso/x:environment:prod")
-    mocks, _ = declare(manage(credential="federated", federated=federated))
+    mocks, _ = declare(manage(credential="certificate", certificate_path="app.pem", federated=federated),
+                       project_dir=tmp_path)
     credential = mocks.one("azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential")
     assert credential["issuer"] == federated.issuer and credential["subject"] == federated.subject
     assert credential["audiences"] == ["api://AzureADTokenExchange"]
     assert credential["applicationId"] == "/applications/app-object-id"
+    assert mocks.one("azuread:index/applicationCertificate:ApplicationCertificate")
     assert not mocks.of_type("applicationPassword:ApplicationPassword")
 
 
 def test_mail_nickname_drops_characters_entra_refuses():
     assert mail_nickname("bc.integration@contoso.com") == "bcintegration"
     assert mail_nickname("a" * 80 + "@contoso.com") == "a" * 64
+
+
+@pytest.mark.parametrize("cloud, environment", [
+    ("public", "public"), ("usgov", "usgovernment"), ("usgov-dod", "dod"), ("china", "china")])
+def test_manage_mode_talks_to_the_stacks_cloud_only(cloud, environment):
+    """One explicit azuread provider with the cloud's `environment` (pulumi-azuread: global/public, usgovernment
+    (L4), dod (L5), china) and the stack's tenant; every azuread resource and lookup goes through it, so a usgov or
+    china stack never reaches the worldwide Graph (which the provider's default, `public`, would)."""
+    tenant = "7d3f6a52-1c4e-4b7a-9d2e-5a8b1c0e4f21"
+    mocks, _ = declare(manage(credential="secret", secret_expiry_days=60), cloud=cloud, tenant_id=tenant)
+    (name, inputs), = mocks.of_type("pulumi:providers:azuread")
+    assert inputs["environment"] == environment and inputs["tenantId"] == tenant
+    azuread_resources = [n for n, (typ, _) in mocks.resources.items() if typ.startswith("azuread:")]
+    assert len(azuread_resources) == 6   # user, app, service principal, secret, app role, delegated grant
+    assert {n: f"::{name}::" in (mocks.providers[n] or "") for n in azuread_resources} == dict.fromkeys(
+        azuread_resources, True), mocks.providers
+    assert len(mocks.call_providers) == 2 and all(f"::{name}::" in (p or "") for p in mocks.call_providers)

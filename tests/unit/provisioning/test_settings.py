@@ -1,7 +1,6 @@
 """Stack settings: the example stacks validate, and every bad input gets one clear `file: key: problem (allowed: ...)` line."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,19 +10,13 @@ from provisioning.settings import (
     INTEGRATION_ROLES, Secret, SettingsError, load_stack, parse,
 )
 
-ROOT = Path(__file__).resolve().parents[3]
-SAMPLE_ZIP = "solutions/BcSalesIntegrationSample_1_0_0_0.zip"
+from tests.unit.provisioning.examples import ROOT, SAMPLE_ZIP, copy_examples
 SOURCE = "stacks/Pulumi.dev.yaml"
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the project's stacks with a stand-in solution package (its content is not checked here)."""
-    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    (tmp_path / "solutions").mkdir()
-    (tmp_path / SAMPLE_ZIP).write_bytes(b"PK\x05\x06" + b"\0" * 18)
-    return tmp_path
+    return copy_examples(tmp_path)
 
 
 def base() -> dict:
@@ -55,7 +48,7 @@ def test_example_stacks_are_valid(project: Path, stack: str):
     assert set(settings.roles) <= set(INTEGRATION_ROLES)
     assert settings.solution.path == SAMPLE_ZIP
     if stack == "prod":
-        assert settings.identity.app.credential in ("certificate", "federated")
+        assert settings.identity.app.credential == "certificate" and settings.identity.app.federated is None
 
 
 def test_example_stack_files_begin_with_a_comment_on_how_to_adapt_them():
@@ -116,7 +109,7 @@ def test_all_problems_are_reported_at_once():
     config["bcsi:salespersons"] = {"TOO-LONG-SALESPERSON-CODE": "ann@contoso.com"}
     lines = errors(config)
     assert lines == [
-        "stacks/Pulumi.dev.yaml: bcsi:cloud: 'azure' is not one of the choices (allowed: public | usgov | china | sandbox)",
+        "stacks/Pulumi.dev.yaml: bcsi:cloud: 'azure' is not one of the choices (allowed: public | usgov | usgov-dod | china | sandbox)",
         "stacks/Pulumi.dev.yaml: bcsi:identity.user.usageLocation: 'USA' is not an ISO 3166 alpha-2 country code "
         "(allowed: an ISO 3166 two-letter country code, like US or DK)",
         "stacks/Pulumi.dev.yaml: bcsi:roles.System Administrator: 'System Administrator' is not an integration role "
@@ -171,6 +164,33 @@ def test_real_clouds_need_tenant_and_dataverse_url_sandbox_does_not():
     assert parse(config, SOURCE).dataverse_url is None
 
 
+def test_a_pipeline_signing_in_as_the_integration_app_keeps_bcs_credential_beside_its_federated_one():
+    """BC signs in to Dataverse with the app's client secret or certificate; a federated identity credential only
+    exchanges another issuer's token (a pipeline's) for the app's
+    (https://learn.microsoft.com/graph/api/resources/federatedidentitycredentials-overview), and BC has none."""
+    config = base()
+    federated = {"issuer": "https://token.actions.githubusercontent.com", "subject": "repo:contoso/x:environment:prod"}
+    config["bcsi:identity"]["app"]["federated"] = federated
+    app = parse(config, SOURCE).identity.app
+    assert (app.credential, app.federated.subject) == ("secret", federated["subject"])
+    config["bcsi:identity"]["app"] = {"displayName": "a", "credential": "federated", "federated": federated}
+    assert errors(config)[0].startswith("stacks/Pulumi.dev.yaml: bcsi:identity.app.credential: 'federated' gives "
+                                        "Business Central nothing to sign in to Dataverse with")
+
+
+@pytest.mark.parametrize("cloud", ["usgov", "usgov-dod", "china"])
+def test_business_central_is_refused_where_microsoft_offers_none(cloud):
+    """Business Central is not part of Dynamics 365 US Government
+    (https://learn.microsoft.com/power-platform/admin/microsoft-dynamics-365-government) and no China host is
+    documented: a stack there cannot name a BC environment; without one it is valid."""
+    config = {**base(), "bcsi:cloud": cloud, "bcsi:businessCentral": {"environment": "Production"}}
+    assert errors(config) == [
+        f"stacks/Pulumi.dev.yaml: bcsi:businessCentral: Business Central is not offered in cloud {cloud} "
+        f"(allowed: leave bcsi:businessCentral out, or cloud public)"]
+    del config["bcsi:businessCentral"]
+    assert parse(config, SOURCE).cloud == cloud
+
+
 @pytest.mark.parametrize("key, value, expected", [
     ("bcsi:tenantId", "contoso.onmicrosoft.com", "bcsi:tenantId: 'contoso.onmicrosoft.com' is not a GUID"),
     ("bcsi:dataverseUrl", "http://contoso.crm.dynamics.com", "bcsi:dataverseUrl: 'http://contoso.crm.dynamics.com' is not an https URL"),
@@ -221,8 +241,11 @@ def test_identity_fields_depend_on_the_mode():
     ({"displayName": "a", "credential": "secret", "secretExpiryDays": 731}, "bcsi:identity.app.secretExpiryDays: 731 is not a whole number from 1 to 730"),
     ({"displayName": "a", "credential": "secret", "secretExpiryDays": True}, "bcsi:identity.app.secretExpiryDays: true is not a whole number"),
     ({"displayName": "a", "credential": "certificate"}, "bcsi:identity.app.certificatePath: is missing"),
-    ({"displayName": "a", "credential": "federated"}, "bcsi:identity.app.federated: is missing (needed for credential federated)"),
-    ({"displayName": "a", "credential": "federated", "federated": {"issuer": "token.actions", "subject": "s"}},
+    ({"displayName": "a", "credential": "federated"},
+     "bcsi:identity.app.credential: 'federated' gives Business Central nothing to sign in to Dataverse with (a "
+     "federated credential is for pipelines) (allowed: secret | certificate, and federated: {issuer, subject} beside "
+     "it if the pipeline signs in as this app)"),
+    ({"displayName": "a", "credential": "secret", "federated": {"issuer": "token.actions", "subject": "s"}},
      "bcsi:identity.app.federated.issuer: 'token.actions' is not an https URL"),
     ({"displayName": "a", "credential": "secret", "certificatePath": "c.pem"}, "bcsi:identity.app.certificatePath: is not used with credential secret"),
 ])
@@ -334,7 +357,7 @@ def test_example_yaml_round_trips_through_yaml_dump(project: Path):
     """What `pulumi config set --path` rewrites (plain YAML, no comments) still validates."""
     path = project / "stacks" / "Pulumi.prod.yaml"
     path.write_text(yaml.safe_dump(yaml.safe_load(path.read_text())))
-    assert load_stack(project, "prod").identity.app.federated.subject.startswith("repo:")
+    assert load_stack(project, "prod").identity.app.certificate_path == "certificates/bc-sales-integration-prod.pem"
 
 
 def test_the_program_reads_the_same_settings_from_pulumi_config():
@@ -358,7 +381,7 @@ def test_keys_without_a_namespace_in_a_stack_file_belong_to_the_project_not_to_b
     path.write_text(path.read_text().replace("  bcsi:cloud: sandbox\n", "  cloud: sandbox\n"))
     with pytest.raises(SettingsError) as caught:
         load_stack(project, "sandbox")
-    assert caught.value.lines == ("stacks/Pulumi.sandbox.yaml: bcsi:cloud: is missing (allowed: public | usgov | china | sandbox)",)
+    assert caught.value.lines == ("stacks/Pulumi.sandbox.yaml: bcsi:cloud: is missing (allowed: public | usgov | usgov-dod | china | sandbox)",)
 
 
 def test_policy_keys_the_policy_pack_reads_are_accepted():
