@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from mscloud.errors import BadRequest
-BOUND_ENV = "BCSI_REPLICATION_WAIT_SECONDS"   # mscloud/replication.py
+from mscloud.replication import BOUND_ENV
 from solution_import.common import DataverseSetupError
 from solution_import.roles import RoleAssignmentProvider
 from solution_import.users import ApplicationUserProvider, IntegrationUserAccessProvider
