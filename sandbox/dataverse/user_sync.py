@@ -49,17 +49,18 @@ class UserSync:
 
         licences = Directory(store, "").licence_state()
         with store.transaction():
+            model = self.model
+            present = {key for row in store.view(model.kind("systemusers"))
+                       for key in (row.get("azureactivedirectoryobjectid"), str(row.get("domainname") or "").lower())}
+            root = model.root_business_unit()["businessunitid"]
             for user_id in due:
                 store.delete(self.queue, user_id)
                 user = store.get("users", user_id)
-                if user and user.get("accountEnabled") and licences.licensed(user_id, user):
-                    self._ensure(user)
-
-    def _ensure(self, user: dict) -> None:
-        model = self.model
-        upn = user["userPrincipalName"]
-        if model.find("systemusers", azureactivedirectoryobjectid=user["id"]) or \
-                model.find("systemusers", domainname=upn):
-            return
-        doc = systemuser_from_entra(model.org, user, upn, model.root_business_unit()["businessunitid"])
-        model.store.put(model.kind("systemusers"), doc["systemuserid"], doc)
+                if not user or not user.get("accountEnabled") or not licences.licensed(user_id, user):
+                    continue
+                upn = user["userPrincipalName"]
+                if user_id in present or upn.lower() in present:
+                    continue
+                doc = systemuser_from_entra(model.org, user, upn, root)
+                store.put(model.kind("systemusers"), doc["systemuserid"], doc)
+                present |= {user_id, upn.lower()}
