@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mscloud.connection import clients_for, connection
 from mscloud.wellknown import INTEGRATION_ADMINISTRATOR_ROLE_ID, INTEGRATION_USER_ROLE_ID
+from provisioning.licenses import LicenseWriter
 from solution_import.importjob import run_import
 from solution_import.package import read_package
 from solution_import.roles import resolve_role
@@ -61,7 +62,10 @@ def set_up_by_hand(sandbox_dir: Path, package: Path, licensed: list[str], integr
     sku_id = next(s["skuId"] for s in graph.list("/subscribedSkus") if s["skuPartNumber"] == SALES_SKU)
     add = {"addLicenses": [{"skuId": sku_id, "disabledPlans": []}], "removeLicenses": []}
     graph.batch([{"method": "POST", "url": f"/users/{u}/assignLicense", "body": add} for u in licensed])
+    licensed_groups = {}
     for name in groups:
-        group = graph.list("/groups", params={"$filter": f"displayName eq '{name}'"})[0]
+        licensed_groups[name] = group = graph.list("/groups", params={"$filter": f"displayName eq '{name}'"})[0]
         graph.post(f"/groups/{group['id']}/assignLicense", add)
+    if groups:   # a setup done by hand has settled: group licensing has reached the members
+        LicenseWriter(clients, SALES_SKU).inherited_after(sku_id, licensed_groups, list(groups))
     return HandMade(sorted(licensed), sorted(groups), sorted(integration_user), sorted(product_availability))

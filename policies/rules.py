@@ -243,8 +243,9 @@ def license_sku_allow_list(resource_type: str, props: Mapping[str, Any], config:
 
 
 def _units(value: Any) -> int | None:
-    if isinstance(value, Mapping):
-        value = value.get("enabled")
+    if isinstance(value, Mapping):   # licenseUnitsDetail: units in their grace period (warning) are still assignable
+        enabled = value.get("enabled")
+        return None if enabled is None else int(enabled) + int(value.get("warning") or 0)
     return None if value is None or isinstance(value, bool) else int(value)
 
 

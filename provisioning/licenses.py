@@ -16,6 +16,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from mscloud import Clients
 from mscloud.connection import clients_for
 from mscloud.odata import odata_string
+from mscloud.replication import ReplicationTimeout, wait_for
 
 USERS_PAGE_SIZE = 999
 USAGE_LOCATION_HINT = "usage location"
@@ -44,18 +45,24 @@ def find_sku(skus: list[dict], part_number: str) -> dict:
 
 
 def free_units(sku: dict) -> int:
-    """Units that can still be assigned: prepaid enabled minus consumed."""
-    return int((sku.get("prepaidUnits") or {}).get("enabled", 0)) - int(sku.get("consumedUnits", 0))
+    """Units that can still be assigned: enabled plus warning (a subscription in its grace period still counts)
+    minus consumed, as Partner Center counts them ("Total units ... sum of active and warning units", "Available
+    units ... Total units - Consumed units":
+    https://learn.microsoft.com/dotnet/api/microsoft.store.partnercenter.models.licenses.subscribedsku)."""
+    prepaid = sku.get("prepaidUnits") or {}
+    return int(prepaid.get("enabled", 0)) + int(prepaid.get("warning", 0)) - int(sku.get("consumedUnits", 0))
 
 
 def check_free_units(sku: dict, adding: int, removing: int = 0) -> None:
     """Fail before any write when the SKU cannot cover the users being added (removals free units first)."""
     available = free_units(sku) + removing
     if adding > available:
-        enabled = int((sku.get("prepaidUnits") or {}).get("enabled", 0))
+        prepaid = sku.get("prepaidUnits") or {}
+        warning = int(prepaid.get("warning", 0))
         raise LicenseError(
             f"{sku.get('skuPartNumber')}: {adding} user(s) need a licence but only {available} unit(s) are free "
-            f"({enabled} enabled, {sku.get('consumedUnits', 0)} consumed{f', {removing} being removed' if removing else ''}); "
+            f"({int(prepaid.get('enabled', 0))} enabled{f', {warning} in their grace period' if warning else ''}, "
+            f"{sku.get('consumedUnits', 0)} consumed{f', {removing} being removed' if removing else ''}); "
             "nothing was assigned")
 
 
@@ -248,35 +255,57 @@ class LicenseWriter(LicenseReader):
 
     def assign_users(self, sku_id: str, disabled: list[str], add: list[str], remove: list[str],
                      usage_location: str | None) -> None:
-        """Removals then additions in $batch; usage-location failures are fixed when configured, then retried."""
-        requests = [assign_request(user_path(u), sku_id, disabled, False) for u in remove]
-        requests += [assign_request(user_path(u), sku_id, disabled, True) for u in add]
-        targets = list(remove) + list(add)
-        if not requests:
-            return
-        results = self.graph.batch(requests, raise_for_errors=False)
-        failures = {targets[i]: r for i, r in enumerate(results) if not r.ok}
-        lacking = sorted(u for u, r in failures.items() if u in add and is_usage_location_failure(r))
+        """Removals first, in their own $batch: Graph runs the items of one batch in any order, so an addition
+        could otherwise take a unit a removal has not freed yet. Then additions; usage-location failures are fixed
+        when configured, and retried until Entra ID applies the new location."""
+        failures = self._batch_assign(sku_id, disabled, remove, adding=False)
+        results = self._batch_assign(sku_id, disabled, add, adding=True)
+        failures.update(results)
+        lacking = sorted(u for u, r in results.items() if is_usage_location_failure(r))
         if lacking and usage_location:
             fixed = self.graph.batch([{"method": "PATCH", "url": user_path(u), "body": {"usageLocation": usage_location}}
                                       for u in lacking], raise_for_errors=False)
             ready = [u for u, r in zip(lacking, fixed) if r.ok]
-            for u, r in zip(lacking, fixed):
-                if not r.ok:
-                    failures[u] = r
-            retried = self.graph.batch([assign_request(user_path(u), sku_id, disabled, True) for u in ready],
-                                       raise_for_errors=False) if ready else []
-            for u, r in zip(ready, retried):
-                if r.ok:
-                    failures.pop(u, None)
-                else:
-                    failures[u] = r
+            failures.update({u: r for u, r in zip(lacking, fixed) if not r.ok})
+            for u in ready:
+                failures.pop(u, None)
+            failures.update(self._assign_after_location(sku_id, disabled, ready))
         messages = {u: error_message(r) for u, r in failures.items()}
         if lacking and not usage_location:
             for u in lacking:
                 messages[u] += " (give the user a usage location in Entra ID, or set the licence's usageLocation)"
         if failures:
-            raise LicenseError(failure_report(self.part_number, messages, len(targets) - len(failures)))
+            raise LicenseError(failure_report(self.part_number, messages, len(add) + len(remove) - len(failures)))
+
+    def _batch_assign(self, sku_id: str, disabled: list[str], users: list[str], adding: bool) -> dict:
+        """One assignLicense per user in $batch; returns the refused ones {upn: result}."""
+        if not users:
+            return {}
+        results = self.graph.batch([assign_request(user_path(u), sku_id, disabled, adding) for u in users],
+                                   raise_for_errors=False)
+        return {u: r for u, r in zip(users, results) if not r.ok}
+
+    def _assign_after_location(self, sku_id: str, disabled: list[str], users: list[str]) -> dict:
+        """Assign to users whose usage location was just set; Graph may not see it yet, so those refused for
+        the location are asked again until it has replicated. Returns the users still refused."""
+        pending, refused = list(users), {}
+
+        def attempt():
+            failed = self._batch_assign(sku_id, disabled, pending, adding=True)
+            for upn in pending:
+                refused.pop(upn, None)
+            refused.update(failed)
+            pending[:] = sorted(u for u, r in failed.items() if is_usage_location_failure(r))
+            return True if not pending else None
+
+        if pending:
+            try:
+                wait_for(attempt, report=pulumi.log.info,
+                         waiting=f"Entra ID to apply the usage location of {', '.join(pending)} ({self.part_number})",
+                         cause="the usage location was not saved, or Entra ID is slow to replicate; check the user")
+            except ReplicationTimeout:
+                pass   # the refusals stay in `refused` and are reported with the others
+        return refused
 
     def assign_groups(self, sku_id: str, disabled: list[str], groups: dict[str, dict], add: list[str],
                       remove: list[str]) -> None:
@@ -286,6 +315,28 @@ class LicenseWriter(LicenseReader):
         for name in add:
             self.graph.post(f"/groups/{groups[name]['id']}/assignLicense",
                             {"addLicenses": [{"skuId": sku_id, "disabledPlans": disabled}], "removeLicenses": []})
+
+
+    def inherited_after(self, sku_id: str, groups: dict[str, dict], added: list[str]) -> list[str]:
+        """The group-inherited holders once the newly licensed groups' members hold the SKU: group-based
+        licensing runs in the background ("This process might take some time, varying with the size of the
+        group", https://learn.microsoft.com/entra/identity/users/licensing-groups-assign)."""
+        members = set()
+        for name in added:
+            found = self.graph.list(f"/groups/{groups[name]['id']}/members", params={"$select": "id,userPrincipalName"})
+            members |= {str(m["userPrincipalName"]).lower() for m in found if m.get("userPrincipalName")}
+
+        def attempt():
+            _, inherited = self.holders(sku_id)
+            return inherited if members <= set(inherited) else None
+
+        try:
+            return wait_for(attempt, report=pulumi.log.info,
+                            waiting=f"Entra ID to license the members of {', '.join(added)} ({self.part_number})",
+                            cause="too few free units for every member (Entra shows CountViolation on the user), "
+                                  "or group licensing is still processing a large group")
+        except ReplicationTimeout as timeout:
+            raise LicenseError(str(timeout)) from None
 
 
 class LicenseAssignmentProvider(dynamic.ResourceProvider):
@@ -369,7 +420,10 @@ class LicenseAssignmentProvider(dynamic.ResourceProvider):
         graph.assign_users(sku_id, disabled, add, remove, props.get("usageLocation"))
         graph.assign_groups(sku_id, disabled, groups, group_add, group_remove)
         direct_after = sorted((set(direct) - set(remove)) | set(add))
-        _, inherited = graph.holders(sku_id) if group_add or group_remove else (None, [])
+        if group_add:
+            inherited = graph.inherited_after(sku_id, groups, group_add)
+        else:
+            _, inherited = graph.holders(sku_id) if group_remove else (None, [])
         members = [u for u in direct_after if u in set(props.get("users") or [])]
         return {**props, "skuId": sku_id, "members": members, "groupMembers": inherited}
 

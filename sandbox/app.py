@@ -34,12 +34,14 @@ WRONG_TENANT = "wrong_tenant"            # tid is not the sandbox tenant
 class ServiceError(Exception):
     """Raised by handlers; the app renders it with the service's own error body."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                 details: list[dict] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.details = details or []   # Graph's error.details[] ({code, target}), added to the rendered body
 
 
 class TokenError(Exception):
@@ -268,6 +270,8 @@ class App:
         except ServiceError as err:
             response = service.render_error(ctx, err.status, err.code, err.message)
             response.headers.update(err.headers)
+            if err.details:
+                _add_details(response, err.details)
         except Exception:  # a sandbox bug: answer like the service would with a 500, log it
             traceback.print_exc(file=sys.stderr)
             response = service.render_error(ctx, 500, "InternalServerError", "An internal server error occurred.")
@@ -346,6 +350,14 @@ class App:
                                       f"The HTTP method '{request.method}' is not allowed for '{segment}'.")
         return owner.render_error(ctx, owner.not_found_status, owner.not_found_code,
                                   f"Resource not found for the segment '{segment}'.")
+
+
+def _add_details(response: Response, details: list[dict]) -> None:
+    """`error.details` in a JSON error body (Graph sends them, e.g. NoBackingApplicationObject)."""
+    body = json.loads(response.get_data() or b"{}")
+    if isinstance(body.get("error"), dict):
+        body["error"]["details"] = details
+        response.set_data(json.dumps(body, separators=(",", ":")))
 
 
 def _drop_connection(environ) -> None:

@@ -22,8 +22,14 @@ def sandbox():
               help="Delay every API response by this many milliseconds.")
 @click.option("--faults", metavar="SPEC",
               help="Per-request faults on Graph and Dataverse, e.g. 429=0.2,503=0.05,reset=0.02,seed=7.")
-def serve(port, data_dir, seed_file, latency_ms, faults):
+@click.option("--delays", metavar="SPEC",
+              help="Replication delays in seconds instead of the seed's: 'off', or e.g. "
+                   "dataverseUserSync=5,servicePrincipal=2,usageLocation=2,groupLicensing=3 (sandbox/README.md).")
+@click.option("--batch-order", metavar="ORDER",
+              help="Order of the Graph $batch items without dependsOn: 'request', or 'shuffle:SEED' (the seed's default).")
+def serve(port, data_dir, seed_file, latency_ms, faults, delays, batch_order):
     """Serve the sandbox over HTTPS until SIGTERM; prints the endpoints as one JSON line when ready."""
+    from sandbox import consistency
     from sandbox.app import FaultSpec
     from sandbox.seed import SeedError
     from sandbox.server import serve as run
@@ -33,7 +39,18 @@ def serve(port, data_dir, seed_file, latency_ms, faults):
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--faults") from None
     try:
-        run(data_dir=data_dir, port=port, seed_file=seed_file, latency_ms=latency_ms, faults=faults)
+        if delays is not None:
+            consistency.with_delays(consistency.Consistency(), delays)
+    except consistency.ConsistencyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--delays") from None
+    try:
+        if batch_order is not None:
+            consistency.with_batch_order(consistency.Consistency(), batch_order)
+    except consistency.ConsistencyError as exc:
+        raise click.BadParameter(str(exc), param_hint="--batch-order") from None
+    try:
+        run(data_dir=data_dir, port=port, seed_file=seed_file, latency_ms=latency_ms, faults=faults,
+            delays=delays, batch_order=batch_order)
     except SeedError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import yaml
 
+from sandbox import consistency
+
 DEFAULT_SEED = Path(__file__).with_name("seeds") / "default.yaml"
 META = "_sandbox"  # store kind of the sandbox's own bookkeeping
 
@@ -47,6 +49,10 @@ def apply_seed(store, services, seed: dict, seed_file: Path, base_url: str) -> N
     if is_seeded(store):
         return
     tenant = seed["tenant"]
+    try:
+        settings = consistency.from_seed(tenant.get("consistency"))
+    except consistency.ConsistencyError as exc:
+        raise SeedError(f"{seed_file}: {exc}") from None
     ctx = SeedContext(tenant_id=str(tenant["id"]).lower(), base_url=base_url, seed_file=Path(seed_file))
     with store.transaction():
         for service in services:
@@ -54,6 +60,7 @@ def apply_seed(store, services, seed: dict, seed_file: Path, base_url: str) -> N
         store.put(META, "tenant", {"id": ctx.tenant_id, "displayName": tenant.get("displayName", ""),
                                    "domains": list(tenant.get("domains") or [])})
         store.put(META, "advertised", advertised(seed))
+        consistency.save(store, settings)
 
 
 def advertised(seed: dict) -> dict:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from sandbox import consistency
 from sandbox import seed as seeding
 from sandbox.app import App, FaultSpec, Service
 from sandbox.ca import CertificateAuthority
@@ -66,11 +67,14 @@ class Sandbox:
     latency_ms: int = 0
     faults: str | None = None
     port: int = 0
+    delays: str | None = None        # --delays: replaces the seeded replication delays (sandbox/consistency.py)
+    batch_order: str | None = None   # --batch-order: request | shuffle:SEED
 
     def listen(self):
         self.data_dir = Path(self.data_dir).resolve()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         fault_spec = FaultSpec.parse(self.faults)
+        self._check_consistency_options()
         ca = CertificateAuthority(self.data_dir)
         cert_file, key_file = ca.server_files()
         ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -89,6 +93,7 @@ class Sandbox:
             seed = seeding.load_seed(self.seed_file)
             seeding.apply_seed(self.store, services, seed, self.seed_file or seeding.DEFAULT_SEED, app.base_url)
         app.tenant_id = seeding.tenant(self.store)["id"]
+        self._override_consistency()
         self.app = app
         self.endpoints = endpoints(self.store, app.base_url, ca.ca_file)
         # atomic: scripts poll for a non-empty endpoints.json and must never read half of it
@@ -96,6 +101,23 @@ class Sandbox:
         partial.write_text(json.dumps(self.endpoints, indent=2) + "\n")
         os.replace(partial, self.data_dir / "endpoints.json")
         return self
+
+    def _check_consistency_options(self) -> None:
+        """Bad --delays / --batch-order fail before anything listens or is written."""
+        if self.delays is not None:
+            consistency.with_delays(consistency.Consistency(), self.delays)
+        if self.batch_order is not None:
+            consistency.with_batch_order(consistency.Consistency(), self.batch_order)
+
+    def _override_consistency(self) -> None:
+        if self.delays is None and self.batch_order is None:
+            return
+        settings = consistency.load(self.store)
+        if self.delays is not None:
+            settings = consistency.with_delays(settings, self.delays)
+        if self.batch_order is not None:
+            settings = consistency.with_batch_order(settings, self.batch_order)
+        consistency.save(self.store, settings)
 
     def serve_forever(self) -> None:
         try:
@@ -123,10 +145,12 @@ def endpoints(store, base_url: str, ca_file: Path) -> dict:
     }
 
 
-def serve(data_dir: Path, port: int, seed_file: Path | None = None, latency_ms: int = 0, faults: str | None = None) -> None:
+def serve(data_dir: Path, port: int, seed_file: Path | None = None, latency_ms: int = 0, faults: str | None = None,
+          delays: str | None = None, batch_order: str | None = None) -> None:
     """Listen, announce readiness (endpoints.json + one JSON line on stdout), serve until SIGTERM/SIGINT."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    sandbox = Sandbox(data_dir=data_dir, seed_file=seed_file, latency_ms=latency_ms, faults=faults, port=port).listen()
+    sandbox = Sandbox(data_dir=data_dir, seed_file=seed_file, latency_ms=latency_ms, faults=faults, port=port,
+                      delays=delays, batch_order=batch_order).listen()
 
     def stop(signum, frame):  # serve_forever returns; safe even before it started
         threading.Thread(target=sandbox.server.shutdown, daemon=True).start()

@@ -11,6 +11,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 from mscloud.dataverse import in_filters
 from mscloud.errors import NotFound
 from mscloud.odata import odata_string
+from mscloud.replication import SYNC_CAUSE, ReplicationTimeout, wait_for
 from mscloud.wellknown import APPLICATION, USER, fixed_role_id
 from solution_import.common import DataverseSetupError, dataverse_for, guid, root_business_unit
 from solution_import.members import MemberChanges, PrincipalError, as_key, member_changes, normalise
@@ -66,8 +67,8 @@ def read_holders(dataverse, role_id: str) -> dict[tuple[str, str], str]:
     return holders
 
 
-def resolve_principals(dataverse, principals: list[dict]) -> dict[tuple[str, str], str]:
-    """systemuserids for the principals: one paged In query per kind (split only for very long lists)."""
+def find_principals(dataverse, principals: list[dict]) -> dict[tuple[str, str], str]:
+    """systemuserids of the principals Dataverse has: one paged In query per kind (split only for very long lists)."""
     by_type = {USER: [], APPLICATION: []}
     for p in principals:
         by_type[p["type"]].append(p["key"])
@@ -80,14 +81,35 @@ def resolve_principals(dataverse, principals: list[dict]) -> dict[tuple[str, str
                 key = holder_principal(row)
                 if key is not None and key[0] == type_:
                     found[key] = guid(row["systemuserid"])
-    missing = [p for p in principals if as_key(p) not in found]
-    if missing:
-        names = ", ".join(f"{p['type']} {p['key']}" for p in missing)
-        raise UnknownPrincipal(
-            f"not in Dataverse: {names} (users appear after licensing and sync from Entra ID; application users "
-            f"need an ApplicationUser); no role assignment was changed"
-        )
     return found
+
+
+def _unknown(missing: list[dict], waited: str = "") -> UnknownPrincipal:
+    names = ", ".join(f"{p['type']} {p['key']}" for p in missing)
+    return UnknownPrincipal(
+        f"not in Dataverse: {names} (users appear after licensing and sync from Entra ID; application users "
+        f"need an ApplicationUser){waited}; no role assignment was changed"
+    )
+
+
+def resolve_when_synced(dataverse, principals: list[dict]) -> dict[tuple[str, str], str]:
+    """systemuserids for every principal, waiting (bounded, reported) while users are missing: Dataverse adds licensed Entra
+    users by a background sync, minutes after the licence (https://learn.microsoft.com/power-platform/admin/create-users).
+    A missing application user is not waited for: only an ApplicationUser creates one."""
+    missing: list[dict] = []
+
+    def attempt():
+        found = find_principals(dataverse, principals)
+        missing[:] = [p for p in principals if as_key(p) not in found]
+        if any(p["type"] == APPLICATION for p in missing):
+            raise _unknown(missing)
+        return None if missing else found
+
+    try:
+        return wait_for(attempt, report=pulumi.log.info, cause=SYNC_CAUSE,
+                        waiting=lambda: f"Dataverse to sync {', '.join(p['key'] for p in missing)} from Entra ID")
+    except ReplicationTimeout as timeout:
+        raise _unknown(missing, f" -- {timeout}") from None
 
 
 def apply_changes(dataverse, role_id: str, changes: MemberChanges,
@@ -95,7 +117,7 @@ def apply_changes(dataverse, role_id: str, changes: MemberChanges,
     """Associates and disassociates only the difference, in `$batch` change sets; returns the write count."""
     if changes.empty:
         return 0
-    added_ids = resolve_principals(dataverse, changes.added) if changes.added else {}
+    added_ids = resolve_when_synced(dataverse, changes.added) if changes.added else {}
     role_ref = {"@odata.id": dataverse.ref_url("roles", role_id)}
     ops = [{"method": "POST", "url": f"systemusers({added_ids[as_key(p)]})/systemuserroles_association/$ref",
             "body": role_ref} for p in changes.added]

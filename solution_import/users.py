@@ -5,10 +5,14 @@ from __future__ import annotations
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
-from mscloud.errors import NotFound
+from mscloud.errors import BadRequest, NotFound
 from mscloud.odata import odata_string
+from mscloud.replication import SYNC_CAUSE, ReplicationTimeout, wait_for
 from solution_import.common import ACCESS_MODE_NON_INTERACTIVE, DataverseSetupError, dataverse_for, guid, root_business_unit
 
+# Dataverse's answer for an app id it cannot find in the directory (wording unconfirmed; the sandbox uses it for a
+# service principal that has not replicated yet too).
+DIRECTORY_MISS = "was not found in the directory"
 _USER_FIELDS = ["systemuserid", "applicationid", "domainname", "accessmode", "isdisabled", "_businessunitid_value"]
 
 
@@ -35,15 +39,35 @@ def _bind_business_unit(bu: str) -> dict:
     return {"businessunitid@odata.bind": f"/businessunits({bu})"}
 
 
+def _create_application_user(dataverse, app_id: str, business_unit: str) -> str:
+    """POST systemusers for the app; while Dataverse does not see a new service principal yet (it answers as for
+    an app the directory does not have), ask again, bounded and reported."""
+    body = {"applicationid": app_id, "accessmode": ACCESS_MODE_NON_INTERACTIVE, "isdisabled": False,
+            **_bind_business_unit(business_unit)}
+
+    def attempt():
+        try:
+            return dataverse.create("systemusers", body)
+        except BadRequest as error:
+            if DIRECTORY_MISS not in error.message.lower():
+                raise
+            return None
+
+    try:
+        return wait_for(attempt, report=pulumi.log.info, waiting=f"Dataverse to see the service principal of app {app_id}",
+                        cause="the app has no service principal in this tenant (create one, e.g. an enterprise "
+                              "application), or Entra ID is slow to replicate")
+    except ReplicationTimeout as timeout:
+        raise DataverseSetupError(f"application user for app {app_id}: {timeout}") from None
+
+
 def ensure_application_user(props: dict) -> dict:
     """Finds the application user by app id (adopting it) or creates it non-interactive in the BU."""
     dataverse = dataverse_for(props)
     target_bu = guid(props.get("businessUnitId")) or root_business_unit(dataverse)
     user = find_application_user(dataverse, props["appId"])
     if user is None:
-        user_id = dataverse.create("systemusers", {
-            "applicationid": guid(props["appId"]), "accessmode": ACCESS_MODE_NON_INTERACTIVE, "isdisabled": False,
-            **_bind_business_unit(target_bu)})
+        user_id = _create_application_user(dataverse, guid(props["appId"]), target_bu)
         user = _get_user(dataverse, user_id) or {"systemuserid": user_id}
     else:
         patch = {}
@@ -112,13 +136,18 @@ class ApplicationUser(Resource, module="bcsi", name="ApplicationUser"):
 # ---------------------------------------------------------------- integration user access mode
 
 def find_user_by_upn(dataverse, upn: str) -> dict:
-    rows = dataverse.list("systemusers", select=_USER_FIELDS, filter=f"domainname eq {odata_string(upn)}")
-    if not rows:
-        raise DataverseSetupError(
-            f"user {upn} is not in Dataverse yet: Entra users are synced into the environment after they get a "
-            f"licence (or join its security group); license the user, wait for the sync, then run again"
-        )
-    return rows[0]
+    """The user's systemuser, waiting (bounded, reported) for Dataverse's background sync from Entra ID to add it
+    (https://learn.microsoft.com/power-platform/admin/create-users)."""
+    def attempt():
+        rows = dataverse.list("systemusers", select=_USER_FIELDS, filter=f"domainname eq {odata_string(upn)}")
+        return rows[0] if rows else None
+
+    try:
+        return wait_for(attempt, report=pulumi.log.info, waiting=f"Dataverse to sync {upn} from Entra ID",
+                        cause=SYNC_CAUSE)
+    except ReplicationTimeout as timeout:
+        raise DataverseSetupError(f"user {upn} is not in Dataverse: {timeout}; license the user in Entra ID, "
+                                  "then run again") from None
 
 
 def _access_outs(props: dict, user: dict, previous) -> dict:

@@ -241,9 +241,14 @@ class OrgModel:
         app_id = doc.get("applicationid")
         if app_id:
             app_id = doc["applicationid"] = normalize_guid(app_id)
-            known = self.store.find("servicePrincipals", appId=app_id) or self.store.find("applications", appId=app_id)
+            principals = self.store.find("servicePrincipals", appId=app_id)
+            # A service principal created moments ago is not yet seen by Dataverse (replication delay,
+            # sandbox/consistency.py); until then the app id is answered like one the directory does not have.
+            known = [sp for sp in principals if sp.get("_replicatedAt", 0) <= self.clock()] if principals \
+                else self.store.find("applications", appId=app_id)
             if not known:
-                # Text unconfirmed: Dataverse checks the app id against the tenant's directory.
+                # Text unconfirmed (also for the not-yet-replicated case): Dataverse checks the app id against the
+                # tenant's directory.
                 raise errors.bad_request(
                     f"The application with id {app_id} was not found in the directory of tenant. "
                     "Make sure the application is registered and has a service principal in the tenant.",

@@ -17,6 +17,7 @@ from .metadata import BY_LOGICAL, BY_SET, TABLES
 from .models import OrgModel, normalize_guid, parse_entity_reference, public
 from .query import collection, parse_expand, parse_prefer, shape, check_select
 from .solution_imports import SolutionImports
+from .user_sync import UserSync
 
 API = "/orgs/<org>/api/data/v9.2"
 READ_PRIVILEGE = {"systemusers": "prvReadUser", "roles": "prvReadRole"}
@@ -36,6 +37,7 @@ def model_for(ctx) -> OrgModel:
     if not model.exists():
         raise ServiceError(404, errors.BAD_REQUEST, f"The organization '{ctx.url_vars['org']}' does not exist.")
     SolutionImports(model).advance()
+    UserSync(model).advance()
     return model
 
 

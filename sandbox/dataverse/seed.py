@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .metadata import BY_SET
 from .models import SYSTEM_ADMINISTRATOR_TEMPLATE, normalize_guid, stable_id
+from .user_sync import systemuser_from_entra
 
 CURRENCY_NAMES = {"USD": ("US Dollar", "$"), "EUR": ("Euro", "€"), "GBP": ("Pound Sterling", "£"),
                   "DKK": ("Danish Krone", "kr.")}
@@ -72,16 +73,10 @@ def _seed_org(store, org: dict, directory: dict, apps: dict, generated: int, dom
     users += [{"domainname": f"user{n:04d}@{domain}", "roles": []} for n in range(1, generated + 1)]
     for user in users:
         upn = user["domainname"]
-        entra = directory.get(upn.lower(), {})
-        display = entra.get("displayName") or user.get("fullname") or upn.split("@")[0]
-        first, _, last = display.partition(" ")
-        user_id = stable_id(name, "systemuser", upn)
-        put("systemusers", _blank("systemusers", systemuserid=user_id, domainname=upn, internalemailaddress=upn,
-                                  fullname=display, firstname=first, lastname=last or None,
-                                  azureactivedirectoryobjectid=entra.get("id"), accessmode=0,
-                                  isdisabled=bool(user.get("isdisabled", False)), isintegrationuser=False,
-                                  islicensed=True, _businessunitid_value=root_id))
-        link(user_id, user.get("roles"))
+        entra = directory.get(upn.lower()) or {"displayName": user.get("fullname")}
+        doc = systemuser_from_entra(name, entra, upn, root_id, isdisabled=bool(user.get("isdisabled", False)))
+        put("systemusers", doc)
+        link(doc["systemuserid"], user.get("roles"))
     for app_user in org.get("applicationUsers") or []:
         app_id = normalize_guid(app_user["applicationid"])
         display = (apps.get(app_id) or {}).get("displayName") or app_id

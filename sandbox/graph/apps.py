@@ -12,6 +12,7 @@ import hashlib
 import re
 import secrets
 import string
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -19,9 +20,10 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from sandbox import consistency
 from sandbox.app import ServiceError
 
-from .errors import bad_request, invalid_value, not_found, read_only
+from .errors import BAD_REQUEST, bad_request, invalid_value, not_found, read_only
 from .models import TenantModel, atomic, now, public
 
 APP_WRITABLE = {"displayName", "description", "signInAudience", "requiredResourceAccess", "identifierUris", "web",
@@ -90,7 +92,8 @@ class Apps(TenantModel):
                "signInAudience": "AzureADMyOrg", "tags": [], "web": None, "federatedIdentityCredentials": []}
         doc.update({k: v for k, v in body.items() if k != "keyCredentials"})
         doc.update(id=str(uuid.uuid4()), appId=str(uuid.uuid4()), createdDateTime=now(),
-                   publisherDomain=self._default_domain())
+                   publisherDomain=self._default_domain(),
+                   _replicatedAt=consistency.load(self.store).due("servicePrincipal"))
         doc["keyCredentials"] = self._key_credentials(body.get("keyCredentials", []), [])
         return self._put("applications", doc)
 
@@ -279,9 +282,10 @@ class Apps(TenantModel):
         if not app_id:
             raise invalid_value("appId", "ServicePrincipal")
         apps = self.store.find("applications", appId=app_id)
-        if not apps:
-            raise bad_request(f"The appId '{app_id}' of the service principal does not reference a valid "
-                              "application object.")
+        if not apps or apps[0].get("_replicatedAt", 0) > time.time():   # a new app is not replicated yet
+            raise ServiceError(400, BAD_REQUEST, f"The appId '{app_id}' of the service principal does not reference a "
+                               "valid application object.",
+                               details=[{"code": "NoBackingApplicationObject", "target": "appId"}])
         if self.store.find("servicePrincipals", appId=app_id):
             raise ServiceError(409, "Request_MultipleObjectsWithSameKeyValue",
                                "The service principal cannot be created, updated, or restored because the service "
@@ -293,7 +297,8 @@ class Apps(TenantModel):
                "appDisplayName": app["displayName"], "displayName": app["displayName"],
                "appRoles": list(app.get("appRoles", []))}
         doc.update({k: v for k, v in body.items() if not k.startswith("@odata.")})
-        doc.update(id=str(uuid.uuid4()), appId=app_id, createdDateTime=now())
+        doc.update(id=str(uuid.uuid4()), appId=app_id, createdDateTime=now(),
+                   _replicatedAt=consistency.load(self.store).due("servicePrincipal"))   # when Dataverse sees it
         return self._put("servicePrincipals", doc)
 
     @atomic

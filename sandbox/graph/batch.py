@@ -3,7 +3,9 @@
 Each part goes through the same routing, token check and permission check as a standalone request
 (it is not counted as an HTTP request; its writes are counted). `dependsOn` orders parts; a part whose
 dependency failed is answered 424 without running. With --faults, single parts may be throttled (429
-with their own Retry-After), as Graph does.
+with their own Retry-After), as Graph does. A batch is either fully parallel (no dependsOn: run in an
+order Graph chooses; here a seeded shuffle, sandbox/consistency.py) or sequential (every part after the
+first depends on another); a mix is refused (https://learn.microsoft.com/graph/json-batching).
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import json
 import random
 import threading
 
+from sandbox import consistency
 from sandbox.app import json_response
 
 from .errors import bad_request, error_body
@@ -19,6 +22,7 @@ from .query import read_json
 MAX_REQUESTS = 20
 _METHODS = {"GET", "POST", "PATCH", "PUT", "DELETE"}
 _rngs: dict[int, random.Random] = {}
+_shuffles: dict[int, random.Random] = {}
 _rng_lock = threading.Lock()
 
 
@@ -51,7 +55,22 @@ def _validate(body) -> list[dict]:
         depends = part.get("dependsOn") or []
         if not isinstance(depends, list) or any(str(d) not in ids - {part_id} for d in depends):
             raise _invalid(f"Request '{part_id}' depends on a request id that is not earlier in this batch.")
+    if any(p.get("dependsOn") for p in parts) and not all(p.get("dependsOn") for p in parts[1:]):
+        raise _invalid("Batch should be either fully sequential or fully parallel")   # wording: third-party only
     return parts
+
+
+def execution_order(ctx, parts: list[dict]) -> list[dict]:
+    """Parts without dependsOn in the seeded shuffle (one draw per batch, deterministic for sequential
+    clients); a sequential batch as written."""
+    seed = consistency.load(ctx.store).batchShuffleSeed
+    if seed is None or any(p.get("dependsOn") for p in parts):
+        return parts
+    with _rng_lock:
+        rng = _shuffles.setdefault(id(ctx.app), random.Random(seed))
+        order = list(parts)
+        rng.shuffle(order)
+    return order
 
 
 def _path(url: str) -> str:
@@ -96,11 +115,11 @@ def _run(ctx, part: dict, failed: set[str]) -> dict:
 
 
 def batch(ctx):
-    """POST /v1.0/$batch: parts in dependency order; responses listed as they complete."""
+    """POST /v1.0/$batch: parts in execution order; responses listed as they complete."""
     parts = _validate(read_json(ctx))
     failed: set[str] = set()
     responses = []
-    for part in parts:
+    for part in execution_order(ctx, parts):
         result = _run(ctx, part, failed)
         if result["status"] >= 400:
             failed.add(result["id"])

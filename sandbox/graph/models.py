@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import functools
 import re
+import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable, Collection
+
+from sandbox import consistency
 
 from .errors import bad_request, invalid_value, not_found, read_only, unknown_property
 
@@ -72,9 +75,10 @@ class LicenceState:
 
     def __init__(self, store, skus: list[dict], stamp: str):
         self._store = store
-        self._enabled = {sku["skuId"]: sku["enabled"] for sku in skus}
+        self._enabled = {sku["skuId"]: usable_units(sku) for sku in skus}
         self._stamp = stamp
-        self._licensed_groups = [g for g in store.view("groups") if g.get("_licenses")]
+        self._now = time.time()
+        self._licensed_groups = [g for g in store.view("groups") if applied_licences(g, self._now)]
         self._full: tuple[dict[str, list[dict]], dict[str, int]] | None = None
 
     @property
@@ -86,6 +90,10 @@ class LicenceState:
     def consumed(self) -> dict[str, int]:
         """skuId -> consumedUnits."""
         return self._allocation()[1]
+
+    def licensed(self, user_id: str, doc: dict | None = None) -> bool:
+        """Whether the user holds any licence now (directly or through a group that reached its members)."""
+        return any(s["state"] == "Active" for s in self.states_of(user_id, doc))
 
     def _state(self, licence: dict, group_id: str | None, ok: bool, error: str = "None") -> dict:
         return {"assignedByGroup": group_id, "disabledPlans": list(licence.get("disabledPlans", [])),
@@ -104,7 +112,7 @@ class LicenceState:
                 states.setdefault(user["id"], []).append(self._state(licence, None, True))
         user_ids = {user["id"] for user in users} if self._licensed_groups else set()
         for group in self._licensed_groups:
-            for licence in group.get("_licenses", []):
+            for licence in applied_licences(group, self._now):
                 sku = licence["skuId"]
                 for member in group.get("_members", []):
                     if member not in user_ids:
@@ -139,6 +147,27 @@ class LicenceState:
 
     def holds(self, user_id: str, sku_id: str, doc: dict | None = None) -> bool:
         return _active(self.states_of(user_id, doc), sku_id)
+
+
+def usable_units(sku: dict) -> int:
+    """Units that can be assigned: enabled plus those in their grace period (warning); suspended and locked-out
+    units cannot (https://learn.microsoft.com/graph/api/resources/licenseunitsdetail; "Total units ... sum of active
+    and warning units", https://learn.microsoft.com/dotnet/api/microsoft.store.partnercenter.models.licenses.subscribedsku)."""
+    return int(sku.get("enabled", 0)) + int(sku.get("warning", 0))
+
+
+def capability_status(sku: dict) -> str:
+    """Enabled while any unit is active; else the state the remaining units are in."""
+    for status, field in (("Enabled", "enabled"), ("Warning", "warning"), ("Suspended", "suspended"),
+                          ("LockedOut", "lockedOut")):
+        if int(sku.get(field, 0)) > 0:
+            return status
+    return "Enabled"
+
+
+def applied_licences(group: dict, now: float) -> list[dict]:
+    """A group's licences that have reached its members: group-based licensing runs in the background."""
+    return [l for l in group.get("_licenses", []) if l.get("_appliesAt", 0) <= now]
 
 
 def _active(states: list[dict], sku_id: str) -> bool:
@@ -182,7 +211,18 @@ class TenantModel:
 
 
 class Directory(TenantModel):
-    """Users, groups, SKUs and licences of the sandbox tenant, with Graph's rules."""
+    """Users, groups, SKUs and licences of the sandbox tenant, with Graph's rules (and its replication delays,
+    sandbox/consistency.py)."""
+
+    @functools.cached_property
+    def consistency(self) -> consistency.Consistency:
+        return consistency.load(self.store)
+
+    def _queue_sync(self, user_ids, delay: str | None = None) -> None:
+        """Dataverse looks at these users after its sync delay (plus `delay`, e.g. group licensing)."""
+        settings = self.consistency
+        due = settings.due("dataverseUserSync") + (settings.delay(delay) if delay else 0)
+        consistency.queue_user_sync(self.store, list(user_ids), due)
 
     # -- tenant ------------------------------------------------------------------------------------
     def organization(self) -> dict:
@@ -230,6 +270,7 @@ class Directory(TenantModel):
         for prop in USER_DEFAULT:
             doc.setdefault(prop, None)
         doc["passwordProfile"] = {"forceChangePasswordNextSignIn": bool(profile.get("forceChangePasswordNextSignIn", True))}
+        self._queue_sync([doc["id"]])
         return self._put("users", doc)
 
     @atomic
@@ -249,9 +290,22 @@ class Directory(TenantModel):
             elif prop == "userPrincipalName":
                 changed["userPrincipalName"] = self._check_upn(value, except_id=doc["id"])
                 changed["_upn"] = value.lower()
+            elif prop == "usageLocation" and value != doc.get("usageLocation"):
+                # assignLicense keeps seeing the old location until the change has replicated
+                changed.update(usageLocation=value, _usageLocationBefore=self.usage_location(doc),
+                               _usageLocationSeenAt=self.consistency.due("usageLocation"))
             else:
                 changed[prop] = value
+        if body.get("accountEnabled") is True and not doc.get("accountEnabled"):
+            self._queue_sync([doc["id"]])
         return self._put("users", changed)
+
+    @staticmethod
+    def usage_location(doc: dict) -> str | None:
+        """The usage location licence assignment sees now: a new one only after it has replicated."""
+        if doc.get("_usageLocationSeenAt", 0) > time.time():
+            return doc.get("_usageLocationBefore")
+        return doc.get("usageLocation")
 
     @atomic
     def delete_user(self, key: str) -> None:
@@ -352,6 +406,8 @@ class Directory(TenantModel):
             raise bad_request("One or more added object references already exist for the following "
                               "modified properties: 'members'.")
         group["_members"].append(member)
+        if group.get("_licenses"):
+            self._queue_sync([member], delay="groupLicensing")
         self._put("groups", group)
 
     @atomic
@@ -410,7 +466,7 @@ class Directory(TenantModel):
         """POST /users/{id}/assignLicense: Graph's checks in Graph's order, then one write (or none)."""
         user = self.user(key)
         add, remove = self._licence_changes(body)
-        if add and not user.get("usageLocation"):
+        if add and not self.usage_location(user):
             raise bad_request("License assignment cannot be done for user with invalid usage location.")
         state = self.licence_state()
         direct = {l["skuId"]: l for l in user.get("_direct", [])}
@@ -419,13 +475,15 @@ class Directory(TenantModel):
                 raise bad_request("User license is inherited from a group membership and it cannot be removed "
                                   "directly from the user.")
             direct.pop(sku, None)
-        enabled = {s["skuId"]: s["enabled"] for s in self.skus()}
+        usable = {s["skuId"]: usable_units(s) for s in self.skus()}
         for licence in add:
             sku = licence["skuId"]
-            if not state.holds(user["id"], sku, user) and state.consumed.get(sku, 0) >= enabled.get(sku, 0):
+            if not state.holds(user["id"], sku, user) and state.consumed.get(sku, 0) >= usable.get(sku, 0):
                 raise bad_request(f"Subscription with SKU {sku} does not have any available licenses.")
-            direct[sku] = licence
+            direct[sku] = licence   # re-adding a held SKU replaces its disabledPlans
         user["_direct"] = list(direct.values())
+        if add:
+            self._queue_sync([user["id"]])
         return self._put("users", user)
 
     @atomic
@@ -438,9 +496,12 @@ class Directory(TenantModel):
         licences = {l["skuId"]: l for l in group.get("_licenses", [])}
         for sku in remove:
             licences.pop(sku, None)
+        applies = self.consistency.due("groupLicensing")
         for licence in add:
-            licences[licence["skuId"]] = licence
+            licences[licence["skuId"]] = {**licence, "_appliesAt": applies}   # processed in the background
         group["_licenses"] = list(licences.values())
+        if add:
+            self._queue_sync(group.get("_members", []), delay="groupLicensing")
         return self._put("groups", group)
 
     def licence_details(self, key: str) -> list[dict]:
@@ -466,9 +527,10 @@ class Directory(TenantModel):
         consumed = self.licence_state().consumed
         return [{
             "accountId": self.tenant_id, "accountName": self.organization().get("displayName", ""),
-            "appliesTo": "User", "capabilityStatus": "Enabled", "consumedUnits": consumed.get(sku["skuId"], 0),
-            "id": f"{self.tenant_id}_{sku['skuId']}",
-            "prepaidUnits": {"enabled": sku["enabled"], "lockedOut": 0, "suspended": 0, "warning": 0},
+            "appliesTo": "User", "capabilityStatus": capability_status(sku),
+            "consumedUnits": consumed.get(sku["skuId"], 0), "id": f"{self.tenant_id}_{sku['skuId']}",
+            "prepaidUnits": {"enabled": sku["enabled"], "lockedOut": sku.get("lockedOut", 0),
+                             "suspended": sku.get("suspended", 0), "warning": sku.get("warning", 0)},
             "servicePlans": [{"servicePlanId": p["servicePlanId"], "servicePlanName": p["servicePlanName"],
                               "provisioningStatus": "Success", "appliesTo": "User"} for p in sku["servicePlans"]],
             "skuId": sku["skuId"], "skuPartNumber": sku["skuPartNumber"], "subscriptionIds": [],
@@ -483,7 +545,7 @@ class Directory(TenantModel):
 
     def group_view(self, doc: dict) -> dict:
         view = public(doc)
-        view["assignedLicenses"] = [dict(l) for l in doc.get("_licenses", [])]
+        view["assignedLicenses"] = [public(l) for l in doc.get("_licenses", [])]
         return view
 
 

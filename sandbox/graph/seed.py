@@ -26,7 +26,9 @@ def seed_directory(directory: Directory, tenant: dict, graph: dict) -> None:
             parts[sku["skuPartNumber"]] = sku_id
             directory.store.put("subscribedSkus", sku_id, {
                 "id": sku_id, "skuId": sku_id, "skuPartNumber": sku["skuPartNumber"],
-                "enabled": int(sku.get("prepaidUnits", 0)),
+                "enabled": int(sku.get("prepaidUnits", 0)),   # the other unit states as licenseUnitsDetail has them
+                "warning": int(sku.get("warningUnits", 0)), "suspended": int(sku.get("suspendedUnits", 0)),
+                "lockedOut": int(sku.get("lockedOutUnits", 0)),
                 "servicePlans": [{"servicePlanId": p["servicePlanId"].lower(),
                                   "servicePlanName": p["servicePlanName"]} for p in sku.get("servicePlans", [])]})
         for user in graph.get("users", []):

@@ -1,6 +1,7 @@
 """Helpers shared by the Graph sandbox tests (no tests here): authenticated sessions and a private sandbox."""
 from __future__ import annotations
 
+import time
 import uuid
 
 import yaml
@@ -63,3 +64,23 @@ def seed_file(tmp_path, **graph_overrides) -> str:
     path = tmp_path / "seed.yaml"
     path.write_text(yaml.safe_dump(seed))
     return str(path)
+
+
+def eventually(probe, seconds: float = 15.0, pause: float = 0.25):
+    """probe() until it returns something truthy (the sandbox's replication delays are seconds); the last value."""
+    deadline = time.monotonic() + seconds
+    value = probe()
+    while not value and time.monotonic() < deadline:
+        time.sleep(pause)
+        value = probe()
+    return value
+
+
+def create_service_principal(g, app_id: str):
+    """POST /servicePrincipals as a client must do right after POST /applications: again while the new app has not
+    replicated (400 NoBackingApplicationObject, tests/sandbox/graph/test_consistency.py)."""
+    def attempt():
+        response = g.post("/servicePrincipals", json={"appId": app_id})
+        details = response.json().get("error", {}).get("details", []) if response.status_code == 400 else []
+        return None if any(d.get("code") == "NoBackingApplicationObject" for d in details) else response
+    return eventually(attempt)

@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from tests.sandbox.graph.graphkit import GRAPH_APP_ID, Graph, error_of, graph, token_for, unique
+from tests.sandbox.graph.graphkit import (GRAPH_APP_ID, Graph, create_service_principal, error_of, graph, token_for,
+                                         unique)
 
 pytestmark = pytest.mark.sandbox
 
@@ -43,7 +44,7 @@ def test_application_secret_works_at_the_token_endpoint_until_removed(g, sandbox
     assert [c["keyId"] for c in listed] == [secret["keyId"]] and listed[0]["secretText"] is None
     assert secret["secretText"] not in g.get(f"/applications/{app['id']}").text
     assert token_for(sandbox, app["appId"], secret["secretText"])["error_codes"] == [7000229]  # no SP yet
-    assert g.post("/servicePrincipals", json={"appId": app["appId"]}).status_code == 201
+    assert create_service_principal(g, app["appId"]).status_code == 201
     assert "access_token" in token_for(sandbox, app["appId"], secret["secretText"])
     removed = g.post(f"/applications/{app['id']}/removePassword", json={"keyId": secret["keyId"]})
     assert removed.status_code == 204
@@ -91,7 +92,7 @@ def test_federated_identity_credentials(g):
 def test_service_principal_role_assignment_reaches_the_token(g, sandbox):
     app = g.post("/applications", json={"displayName": unique("sp-")}).json()
     secret = g.post(f"/applications/{app['id']}/addPassword", json={}).json()["secretText"]
-    sp = g.post("/servicePrincipals", json={"appId": app["appId"]})
+    sp = create_service_principal(g, app["appId"])
     assert sp.status_code == 201, sp.text
     sp = sp.json()
     assert error_of(g.post("/servicePrincipals", json={"appId": app["appId"]}), 409)

@@ -45,15 +45,26 @@ def test_dataverse_failed_change_set_raises_the_parts_error(cloud, admin):
 
 def test_dataverse_create_etag_update_and_large_batch(cloud, sandbox):
     """create -> id from OData-EntityId; If-Match guards stale writes; 1001 ops -> two $batch requests."""
-    from mscloud.errors import PreconditionFailed
+    from mscloud.errors import BadRequest, PreconditionFailed
+    from mscloud.replication import wait_for
+
+    def replicated(call):
+        """A new app and its service principal replicate with a delay (sandbox/README.md, "Consistency")."""
+        def attempt():
+            try:
+                return call()
+            except BadRequest:
+                return None
+        return wait_for(attempt, waiting="replication", cause="sandbox delay", bound=30)
 
     clients = fresh_clients(cloud)
     app = clients.graph.post("/applications", {"displayName": "mscloud dataverse test"})
-    clients.graph.post("/servicePrincipals", {"appId": app["appId"]})
+    replicated(lambda: clients.graph.post("/servicePrincipals", {"appId": app["appId"]}))
     dv = clients.dataverse(cloud.dataverse_url)
     root = dv.list("businessunits", select=["businessunitid"], filter="_parentbusinessunitid_value eq null")[0]
-    user_id = dv.create("systemusers", {"applicationid": app["appId"], "accessmode": 4, "isdisabled": False,
-                                        "businessunitid@odata.bind": f"/businessunits({root['businessunitid']})"})
+    user_id = replicated(lambda: dv.create("systemusers", {
+        "applicationid": app["appId"], "accessmode": 4, "isdisabled": False,
+        "businessunitid@odata.bind": f"/businessunits({root['businessunitid']})"}))
     row = dv.get("systemusers", user_id, select=["systemuserid", "applicationid", "accessmode"])
     assert row["systemuserid"] == user_id and row["applicationid"] == app["appId"]
     etag = row["@odata.etag"]

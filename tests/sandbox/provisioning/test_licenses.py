@@ -158,3 +158,23 @@ def test_throttled_and_unavailable_items_are_retried_until_every_user_holds_the_
         assert faulty.provider.read(created.id, created.outs).outs["members"] == users
     finally:
         running.stop()
+
+
+def test_a_swap_at_full_capacity_frees_units_before_taking_them(tmp_path):
+    """Items of one Graph $batch without dependsOn run in any order ("Individual responses might appear in a
+    different order", https://learn.microsoft.com/graph/json-batching; the sandbox shuffles them), so removals that
+    free units go in a $batch before the additions that need them. Zero free units: five users out, five in."""
+    seed = yaml.safe_load((ROOT / "sandbox" / "seeds" / "default.yaml").read_text())
+    seed["graph"]["generatedUsers"] = 10
+    for sku in seed["graph"]["skus"]:
+        if sku["skuPartNumber"] == SALES:
+            sku["prepaidUnits"] = 5
+    (tmp_path / "seed.yaml").write_text(yaml.safe_dump(seed))
+    with start_sandbox(tmp_path / "full", seed=tmp_path / "seed.yaml") as running:
+        cloud = Cloud(running)
+        first, second = GENERATED[:5], GENERATED[5:10]
+        created = cloud.provider.create(cloud.props(SALES, first))
+        swapped = cloud.provider.update("x", created.outs, cloud.props(SALES, second))
+        assert swapped.outs["members"] == second
+        sku = next(s for s in clients_for(cloud.conn).graph.list("/subscribedSkus") if s["skuPartNumber"] == SALES)
+        assert sku["consumedUnits"] == 5

@@ -185,8 +185,9 @@ def test_integration_user_access_sets_and_restores_the_mode(cloud):
     assert cloud.dataverse.get("systemusers", created.id, select=["accessmode"])["accessmode"] == 0
 
 
-def test_user_not_synced_yet_is_a_clear_error(cloud):
-    with pytest.raises(DataverseSetupError, match="dan@contoso.com is not in Dataverse yet"):
+def test_user_not_synced_yet_is_a_clear_error(cloud, monkeypatch):
+    monkeypatch.setenv("BCSI_REPLICATION_WAIT_SECONDS", "1")   # dan is unlicensed: the sync never adds him
+    with pytest.raises(DataverseSetupError, match="user dan@contoso.com is not in Dataverse"):
         IntegrationUserAccessProvider().create(cloud.props(userPrincipalName="dan@contoso.com", accessMode=4))
 
 

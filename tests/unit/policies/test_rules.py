@@ -113,6 +113,8 @@ def test_license_units_not_exceeded():
     [message] = rules.license_units_not_exceeded(rules.LICENSE_ASSIGNMENT, {**props, "prepaidUnits": {"enabled": 1}},
                                                  CONFIG)
     assert "'a@contoso.com', 'b@contoso.com'" in message and "only 1 units" in message
+    grace = {**props, "prepaidUnits": {"enabled": 1, "warning": 1, "lockedOut": 5}}   # grace-period units count
+    assert rules.license_units_not_exceeded(rules.LICENSE_ASSIGNMENT, grace, CONFIG) == []
 
 
 def test_principals_in_verified_domains():

@@ -28,6 +28,15 @@ def test_free_units_check_fails_before_anything_is_applied():
         lic.check_free_units(SKU, 6)
 
 
+def test_units_in_their_grace_period_count_and_suspended_or_locked_out_ones_do_not():
+    """free = enabled + warning - consumed (Partner Center's SubscribedSku: "Total units ... sum of active and
+    warning units", https://learn.microsoft.com/dotnet/api/microsoft.store.partnercenter.models.licenses.subscribedsku)."""
+    grace = {**SKU, "prepaidUnits": {"enabled": 20, "warning": 5, "suspended": 3, "lockedOut": 2}}
+    assert lic.free_units(grace) == 5
+    with pytest.raises(lic.LicenseError, match=r"only 5 unit\(s\) are free \(20 enabled, 5 in their grace period, 20 consumed\)"):
+        lic.check_free_units(grace, 6)
+
+
 def test_disabled_plans_resolve_to_ids_and_unknown_names_are_named():
     assert lic.disabled_plan_ids(SKU, ["DYN365_CDS_DYN_APPS"]) == ["p2"]
     with pytest.raises(lic.LicenseError, match="disabledPlans NOPE not in the SKU"):
