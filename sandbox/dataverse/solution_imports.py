@@ -199,7 +199,7 @@ class SolutionImports:
                 if self.model.store.get(self.model.kind("roles"), role["role_id"]) != doc:
                     self.model.put("roles", doc)
             for stale in self.model.find("roles", solutionid=solution_id) if drop_missing else ():
-                if stale["roleid"] not in declared:
+                if stale["roleid"] not in declared and not self.model.is_inherited_role(stale):  # copies go with their root role
                     self.model.remove_links(roleid=stale["roleid"])
                     self.model.discard("roles", stale["roleid"])
 
