@@ -43,6 +43,7 @@ def as_markdown(plan: Plan) -> str:
         for i, c in enumerate(changes):
             who = f"`{_cell(principal)}`" if i == 0 else ""
             lines.append(f"| {who} | {SIGN[c.action]} {c.action} | {c.kind} | {_cell(c.target)} | {_cell(c.scope)} |")
+    lines += [""] + [f"> note: {note}" for note in plan.notes] if plan.notes else []
     return "\n".join(lines) + "\n"
 
 
@@ -57,6 +58,8 @@ def as_table(plan: Plan, width: int | None = None) -> str:
 def print_table(plan: Plan, console: Console) -> None:
     """Readable in a terminal: one block per principal, grants green and revokes red when colour is on."""
     console.print(escape(f"bcsi plan — {headline(plan)}"), highlight=False)
+    for note in plan.notes:
+        console.print(escape(f"note: {note}"), highlight=False)
     if not plan.changes:
         return
     table = Table(pad_edge=False)
