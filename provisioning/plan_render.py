@@ -35,6 +35,7 @@ def headline(plan: Plan) -> str:
 def as_markdown(plan: Plan) -> str:
     """A PR comment: the summary line first, then one row per change (principals grouped)."""
     lines = [f"**bcsi plan — {headline(plan)}**", ""]
+    lines += [f"> note: {note}" for note in plan.notes] + ([""] if plan.notes else [])
     if not plan.changes:
         lines.append("Permissions in the tenant and in Dataverse already match the stack.")
         return "\n".join(lines) + "\n"
@@ -43,7 +44,6 @@ def as_markdown(plan: Plan) -> str:
         for i, c in enumerate(changes):
             who = f"`{_cell(principal)}`" if i == 0 else ""
             lines.append(f"| {who} | {SIGN[c.action]} {c.action} | {c.kind} | {_cell(c.target)} | {_cell(c.scope)} |")
-    lines += [""] + [f"> note: {note}" for note in plan.notes] if plan.notes else []
     return "\n".join(lines) + "\n"
 
 
