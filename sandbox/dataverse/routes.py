@@ -291,7 +291,7 @@ def list_related(ctx, org, entityset, key, nav):
     doc = model.get(entityset, key)
     related = model.related(entityset, doc[table.primary_id], nav)
     prefer = parse_prefer(ctx.request.headers.get("Prefer"))
-    body, applied = collection(model, target, rows, ctx.request.args, prefer,
+    body, applied = collection(model, target, related, ctx.request.args, prefer,
                                f"{api_url(ctx)}/{entityset}({doc[table.primary_id]})/{nav}",
                                f"{api_url(ctx)}/$metadata#{target.entity_set}")
     return answer(body, headers=preference_headers(applied))
