@@ -22,6 +22,7 @@ from mscloud.connection import connection
 from mscloud.credentials import ClientCredential
 from mscloud.odata import odata_string as odata_literal
 from solution_import.package import read_package
+from solution_import.role_lookup import pick_root_role, role_lookup
 from solution_import.solution import IntegrationSolutionProvider
 from solution_import.users import ApplicationUserProvider, IntegrationUserAccessProvider
 
@@ -73,10 +74,11 @@ class PerUserTool:
         return next(s["skuId"] for s in skus if s["skuPartNumber"] == SALES_SKU)
 
     def role_ids(self, names) -> dict[str, str]:
-        """Role ids by name (per-user tools take role ids as input; one query finds them all)."""
-        filter_ = " or ".join(f"name eq {odata_literal(name)}" for name in sorted(names))
-        return {row["name"]: row["roleid"] for row in self.dataverse.list("roles", select=["roleid", "name"],
-                                                                         filter=filter_)}
+        """Root role ids by configured name (per-user tools take role ids as input; one query finds them all)."""
+        lookups = [role_lookup(name) for name in sorted(names)]
+        filter_ = " or ".join(f"name eq {odata_literal(n)}" for lookup in lookups for n in lookup.names)
+        rows = self.dataverse.list("roles", select=["roleid", "name", "_parentrootroleid_value"], filter=filter_)
+        return {lookup.name: pick_root_role(rows, lookup)[0]["roleid"] for lookup in lookups}
 
     # -- scenarios ---------------------------------------------------------------------------------
     def refresh(self, users: list[str], principals: list[str]) -> dict[str, dict]:

@@ -29,8 +29,21 @@ INTEGRATION_USER = "Integration User"
 PRODUCT_AVAILABILITY_USER = "Product Availability User"
 # The three roles the integration solution brings (README.md, "Configuration reference").
 INTEGRATION_ROLES = (INTEGRATION_ADMINISTRATOR, INTEGRATION_USER, PRODUCT_AVAILABILITY_USER)
-# The two of them Business Central finds by fixed role id (its base application, codeunit "CDS Integration
-# Impl.", BCIntegrationAdministratorRoleIdTxt / BCIntegrationUserRoleIdTxt) and requires of its integration user.
+# ... and the names Dataverse gives them. "The following security roles are deployed: Dynamics 365 Business Central
+# Integration Administrator, Dynamics 365 Business Central Integration User" (and, in the page's versions up to
+# 2020, "Dynamics 365 Business Central Product Availability User"):
+# https://learn.microsoft.com/dynamics365/business-central/admin-prepare-dynamics-365-for-sales-for-integration.
+# BC's own CRM Connection Setup page said "Business Central Product Availability User". The short names come last:
+# the Dataverse base integration solution names its roles so.
+INTEGRATION_ROLE_NAMES = {
+    INTEGRATION_ADMINISTRATOR: ("Dynamics 365 Business Central Integration Administrator", INTEGRATION_ADMINISTRATOR),
+    INTEGRATION_USER: ("Dynamics 365 Business Central Integration User", INTEGRATION_USER),
+    PRODUCT_AVAILABILITY_USER: ("Dynamics 365 Business Central Product Availability User",
+                                "Business Central Product Availability User", PRODUCT_AVAILABILITY_USER),
+}
+# The two of them Business Central finds by fixed role id (microsoft/BCApps, BaseApp
+# Integration/D365Sales/CRMConnectionSetup.Table.al, BCIntegrationAdministratorRoleIdTxt / BCIntegrationUserRoleIdTxt)
+# and requires of its integration user. Product Availability User has no fixed id there.
 INTEGRATION_ADMINISTRATOR_ROLE_ID = "8c8d4f51-a72b-e511-80d9-3863bb349780"
 INTEGRATION_USER_ROLE_ID = "6f960e32-a72b-e511-80d9-3863bb349780"
 FIXED_ID_ROLES = {INTEGRATION_ADMINISTRATOR: INTEGRATION_ADMINISTRATOR_ROLE_ID,

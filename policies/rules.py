@@ -12,8 +12,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 
 from mscloud.wellknown import (DELEGATE_TEMPLATE, ENTRA_DEFAULT_SECRET_DAYS, INTEGRATION, INTEGRATION_ADMINISTRATOR,
-                                INTEGRATION_ADMINISTRATOR_ROLE_ID, PRODUCT_AVAILABILITY_USER,
-                                SYSTEM_ADMINISTRATOR_TEMPLATE, SYSTEM_CUSTOMIZER_TEMPLATE, USER, principal_kind)
+                                PRODUCT_AVAILABILITY_USER, SYSTEM_ADMINISTRATOR_TEMPLATE, SYSTEM_CUSTOMIZER_TEMPLATE,
+                                USER, principal_kind)
+from solution_import.role_lookup import role_lookup
 
 try:
     from pulumi_policy.proxy import UnknownValueError
@@ -108,8 +109,8 @@ def integration_admin_only_for_integration_principal(resource_type: str, props: 
     """Integration Administrator lets its holder reconfigure the sync: only the sync account may hold it."""
     if resource_type != ROLE_ASSIGNMENT:
         return []
-    is_admin_role = (str(props.get("roleName") or "").strip().casefold() == INTEGRATION_ADMINISTRATOR.casefold()
-                     or _guid(props.get("roleId")) == INTEGRATION_ADMINISTRATOR_ROLE_ID)
+    is_admin_role = (role_lookup(str(props.get("roleName") or "")).name == INTEGRATION_ADMINISTRATOR
+                     or _guid(props.get("roleId")) in role_lookup(INTEGRATION_ADMINISTRATOR).ids)
     if not is_admin_role:
         return []
     integration = integration_key(props)
@@ -311,7 +312,7 @@ def _role_holders(resources: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[st
     holders: dict[str, set[str]] = {}
     for resource_type, props in resources:
         if resource_type == ROLE_ASSIGNMENT:
-            role = str(props.get("roleName") or "")
+            role = role_lookup(str(props.get("roleName") or "")).name
             holders.setdefault(role.casefold(), set()).update(key.lower() for _, key in role_principals(props))
     return holders
 
@@ -329,7 +330,7 @@ def role_assignment_shrink(resources: Iterable[tuple[str, Mapping[str, Any]]], c
         before_keys = {principal_key(p)[1].lower() for p in before or ()} - {""}
         if not before_keys:
             continue
-        removed = sorted(before_keys - holders.get(role.casefold(), set()))
+        removed = sorted(before_keys - holders.get(role_lookup(role).name.casefold(), set()))
         percent = 100 * len(removed) / len(before_keys)
         if percent > limit:
             messages.append(f"role '{role}' loses {len(removed)} of {len(before_keys)} holders ({percent:.0f}% > "

@@ -18,19 +18,20 @@ from mscloud.businesscentral import REGISTRATION_PAGE, NotRegisteredInBusinessCe
 from mscloud.errors import ServiceError
 from mscloud.odata import odata_string
 from mscloud.wellknown import (APPLICATION, DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION_SCOPE, FIXED_ID_ROLES,
-                                INTEGRATION, PRODUCT_AVAILABILITY_USER, SYSTEM_ADMINISTRATOR_TEMPLATE, USER, fixed_role_id)
+                                INTEGRATION, PRODUCT_AVAILABILITY_USER, SYSTEM_ADMINISTRATOR_TEMPLATE, USER)
 from provisioning import couplings
 from provisioning.credentials import (DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRED, EXPIRING, NO_END, NONE,
                                       credential_expiry)
 from provisioning.licenses import LicenseError, LicenseReader
 from solution_import.common import ACCESS_MODE_NON_INTERACTIVE, DataverseSetupError, guid, root_business_unit
 from solution_import.package import PackageError, read_package
+from solution_import.role_lookup import declared_role_ids, pick_root_role, role_lookup
 from solution_import.roles import holder_rows
 from solution_import.versions import VersionError, compare_versions
 
 PASS, FAIL, WARN = "pass", "fail", "warn"
 _ROLE_FIELDS = ["roleid", "name", "_roletemplateid_value", "_businessunitid_value"]
-_USER_FIELDS = ["systemuserid", "domainname", "applicationid", "isdisabled", "accessmode"]
+_USER_FIELDS = ["systemuserid", "domainname", "applicationid", "isdisabled", "accessmode", "_businessunitid_value"]
 # What one check cannot read is reported as that check's failure; anything else is a bug and propagates.
 READ_ERRORS = (ServiceError, DataverseSetupError, couplings.CouplingError, LicenseError, PackageError, VersionError)
 
@@ -85,10 +86,19 @@ class LiveEnvironment:
         return self.clients.dataverse(self.settings.dataverse_url)
 
     @cached_property
+    def root_unit(self) -> str:
+        return root_business_unit(self.dataverse)
+
+    @cached_property
     def root_roles(self) -> list[dict]:
         """Every role of the root business unit: fixed ids, template ids and names in one paged read."""
-        root = root_business_unit(self.dataverse)
-        return self.dataverse.list("roles", select=_ROLE_FIELDS, filter=f"_businessunitid_value eq {root}")
+        return self.dataverse.list("roles", select=_ROLE_FIELDS, filter=f"_businessunitid_value eq {self.root_unit}")
+
+    @cached_property
+    def declared(self) -> dict[str, str]:
+        """The role ids the stack's solution package declares (the lookup's second choice after BC's fixed ids)."""
+        solution = self.settings.solution
+        return declared_role_ids(self.project_dir / solution.path if solution else None)
 
     @cached_property
     def app(self) -> dict | None:
@@ -119,17 +129,9 @@ class LiveEnvironment:
         return couplings.pick_company(self.bc.companies(), self.settings.business_central.company)
 
 
-def role_named(roles: list[dict], name: str) -> tuple[dict | None, str]:
-    """(role, how it was found): BC's fixed id where the solution gives one, else the name; (None, how) if absent."""
-    fixed = fixed_role_id(name)
-    if fixed:
-        for role in roles:
-            if guid(role.get("roleid")) == fixed:
-                return role, f"by id {fixed}"
-    for role in roles:
-        if str(role.get("name", "")).strip().lower() == name.lower():
-            return role, "by name"
-    return None, (f"by id {fixed} or by name" if fixed else "by name")
+def role_named(roles: list[dict], name: str, declared: dict | None = None) -> tuple[dict | None, str]:
+    """(role, how it was found) among root roles, as every command finds it (solution_import/role_lookup.py)."""
+    return pick_root_role(roles, role_lookup(name, declared))
 
 
 def is_system_administrator(role: dict) -> bool:
@@ -148,9 +150,7 @@ def check_principal(env: LiveEnvironment) -> list[CheckResult]:
                        "run `pulumi up` to create the app registration")]
     kind, key = env.principal
     obj = f"application user {key}" if kind == APPLICATION else f"user {key}"
-    field = "applicationid" if kind == APPLICATION else "domainname"
-    literal = key if kind == APPLICATION else odata_string(key)
-    rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=f"{field} eq {literal}",
+    rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=principal_filter(kind, key),
                               expand="systemuserroles_association($select=roleid,name,_roletemplateid_value)")
     if not rows:
         fix = ("run `pulumi up` (creates the application user)" if kind == APPLICATION
@@ -168,16 +168,34 @@ def check_principal(env: LiveEnvironment) -> list[CheckResult]:
                               "run `pulumi up --refresh` (sets access mode 4)"))
     else:
         results.append(passed(f"{name}.non-interactive", obj, "access mode 4"))
-    results += principal_role_results(obj, user.get("systemuserroles_association") or [], env.root_roles)
+    unit = guid(user.get("_businessunitid_value"))
+    if unit and unit != env.root_unit:
+        results.append(failed(f"{name}.root-business-unit", obj,
+                              f"sits in business unit {unit}, not the root one: it holds that unit's copies of the "
+                              "roles, and Business Central checks the root roles' ids",
+                              "move it to the root business unit in the Power Platform admin center (that removes "
+                              "its roles), then `pulumi up --refresh`"))
+    else:
+        results.append(passed(f"{name}.root-business-unit", obj, "in the root business unit"))
+    results += principal_role_results(obj, user.get("systemuserroles_association") or [], env.root_roles,
+                                      env.declared)
     if kind == APPLICATION and env.settings.identity.user is not None:
         results += integration_user_results(env)
     return results
 
 
+def principal_filter(kind: str, key: str) -> str:
+    """An application user by its app id; a user the way BC finds it (by `internalemailaddress`, its
+    TestIntegrationUserRequirements in CRMConnectionSetup.Table.al) or by its UPN (`domainname`)."""
+    if kind == APPLICATION:
+        return f"applicationid eq {key}"
+    return f"domainname eq {odata_string(key)} or internalemailaddress eq {odata_string(key)}"
+
+
 def integration_user_results(env: LiveEnvironment) -> list[CheckResult]:
     """Beside an app, the stack's integration user is set to non-interactive (it must not sign in)."""
     upn = env.settings.identity.user.user_principal_name.lower()
-    rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=f"domainname eq {odata_string(upn)}")
+    rows = env.dataverse.list("systemusers", select=_USER_FIELDS, filter=principal_filter(USER, upn))
     name, obj = "integration user.non-interactive", f"user {upn}"
     if not rows:
         return [failed(name, obj, "no systemuser in Dataverse",
@@ -188,7 +206,8 @@ def integration_user_results(env: LiveEnvironment) -> list[CheckResult]:
     return [passed(name, obj, "access mode 4")]
 
 
-def principal_role_results(obj: str, held: list[dict], root_roles: list[dict]) -> list[CheckResult]:
+def principal_role_results(obj: str, held: list[dict], root_roles: list[dict],
+                           declared: dict | None = None) -> list[CheckResult]:
     """BC's role rules for its integration user: some role, not System Administrator, both integration roles."""
     name = "integration principal"
     results = []
@@ -207,7 +226,7 @@ def principal_role_results(obj: str, held: list[dict], root_roles: list[dict]) -
     held_ids = {guid(r.get("roleid")) for r in held}
     for role_name in FIXED_ID_ROLES:
         rule = f"{name}.{role_name.lower().replace(' ', '-')}"
-        role, how = role_named(root_roles, role_name)
+        role, how = role_named(root_roles, role_name, declared)
         if role is None:
             results.append(failed(rule, obj, f"role {role_name} not found in Dataverse ({how})",
                                   "import the integration solution (`pulumi up`)"))
@@ -351,7 +370,7 @@ def check_licenses(env: LiveEnvironment) -> list[CheckResult]:
 
 def check_availability(env: LiveEnvironment) -> list[CheckResult]:
     name = "product availability"
-    role, how = role_named(env.root_roles, PRODUCT_AVAILABILITY_USER)
+    role, how = role_named(env.root_roles, PRODUCT_AVAILABILITY_USER, env.declared)
     if role is None:
         if env.settings.roles.get(PRODUCT_AVAILABILITY_USER):
             return [failed(name, f"role {PRODUCT_AVAILABILITY_USER}", f"not found in Dataverse ({how})",

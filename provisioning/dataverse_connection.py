@@ -11,6 +11,8 @@ from dataclasses import dataclass, field as dataclass_field
 import pulumi
 
 from solution_import.members import classify
+from solution_import.package import read_package
+from solution_import.role_lookup import package_role_ids, role_lookup
 from solution_import.roles import RoleAssignment
 from solution_import.solution import IntegrationSolution
 from solution_import.users import ApplicationUser, IntegrationUserAccess
@@ -67,10 +69,12 @@ class DataverseConnection(pulumi.ComponentResource):
 
         integration = (pulumi.Output.from_input(args.integration_principal).apply(classify)
                        if args.integration_principal is not None else None)
+        declared = package_role_ids(read_package(args.solution_path).roles)
         self.roles: dict[str, RoleAssignment] = {}
         for role_name in sorted(args.roles):
             self.roles[role_name] = RoleAssignment(
                 f"{name}-role-{resource_suffix(role_name)}", role_name=role_name,
+                role_id=next(iter(role_lookup(role_name, declared).ids), None),
                 principals=role_principals(args.roles[role_name]), integration_principal=integration,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=users), **common)
 

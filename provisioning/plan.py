@@ -22,14 +22,15 @@ from mscloud.odata import odata_string
 from mscloud.wellknown import (APPLICATION, BUSINESS_CENTRAL_API_READWRITE_ALL, BUSINESS_CENTRAL_API_READWRITE_ALL_ROLE,
                                 BUSINESS_CENTRAL_APP_ID, DEFAULT_SECRET_EXPIRY_DAYS, DYNAMICS_CRM_APP_ID,
                                 DYNAMICS_CRM_USER_IMPERSONATION, DYNAMICS_CRM_USER_IMPERSONATION_SCOPE,
-                                FEDERATED_AUDIENCE, INTEGRATION, STACK_SECRET_NAME, fixed_role_id)
+                                FEDERATED_AUDIENCE, INTEGRATION, STACK_SECRET_NAME)
 from provisioning.credentials import (DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRING, NO_END, VALID, credential_expiry,
                                       renewal_window_days)
 from provisioning.dataverse_connection import role_principals
 from provisioning.licenses import LicenseError, LicenseReader, find_sku, normalize_users, user_changes
 from solution_import.common import DataverseSetupError
-from solution_import.members import classify, member_changes, normalise
-from solution_import.roles import read_holders, resolve_role
+from solution_import.members import as_key, classify, member_changes, normalise
+from solution_import.role_lookup import role_lookup
+from solution_import.roles import find_principals, find_role, read_holders
 
 
 @dataclass(frozen=True, order=True)
@@ -51,9 +52,11 @@ class Change:
 class Plan:
     stack: str
     changes: tuple[Change, ...]
+    notes: tuple[str, ...] = ()     # what the reviewer should know that is not a change (one line each)
 
     def as_json(self) -> dict:
-        return {"stack": self.stack, "changes": [c.as_json() for c in self.changes]}
+        body = {"stack": self.stack, "changes": [c.as_json() for c in self.changes]}
+        return {**body, "notes": list(self.notes)} if self.notes else body
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -82,9 +85,9 @@ def previous_outputs(project_dir: str | Path, stack: str) -> dict:
 
 
 def make_plan(settings, stack: str, conn: dict, outputs: dict | None = None,
-              window_days: int = DEFAULT_CREDENTIAL_WINDOW_DAYS) -> Plan:
+              window_days: int = DEFAULT_CREDENTIAL_WINDOW_DAYS, declared: dict | None = None) -> Plan:
     """Reads the live state and returns every grant and revoke, sorted by principal; a stack credential ending
-    within `window_days` is a rotation grant."""
+    within `window_days` is a rotation grant. `declared`: the package's role ids (role_lookup.declared_role_ids)."""
     clients = clients_for(conn)
     tenant = settings.tenant_id or clients.cloud.tenant_id or ""
     changes: list[Change] = []
@@ -94,10 +97,11 @@ def make_plan(settings, stack: str, conn: dict, outputs: dict | None = None,
         changes += app_plan
         integration = app_id
     changes += license_changes(clients, settings, (outputs or {}).get("licenseAssignments"), tenant)
+    notes: list[str] = []
     if settings.roles:
         dataverse = clients.dataverse(settings.dataverse_url)
-        changes += role_changes(dataverse, settings.roles, integration, dataverse.org_url)
-    return Plan(stack, tuple(sorted(set(changes))))
+        changes += role_changes(dataverse, settings.roles, integration, dataverse.org_url, declared, notes)
+    return Plan(stack, tuple(sorted(set(changes))), tuple(notes))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -108,21 +112,46 @@ def principal_name(p: dict) -> str:
     return p["key"]
 
 
-def role_changes(dataverse, roles: dict, integration: str | None, scope: str) -> list[Change]:
-    """Per role: desired holders against live ones; a role not imported yet has no holders (all grants)."""
+def role_changes(dataverse, roles: dict, integration: str | None, scope: str, declared: dict | None = None,
+                 notes: list[str] | None = None) -> list[Change]:
+    """Per role: desired holders (in any business unit) against live ones; a role not imported yet has no holders
+    (all grants). Adds to `notes` where the integration principal sits outside the root business unit."""
     stands_for = classify(integration) if integration else {"type": APPLICATION, "key": INTEGRATION}
-    changes = []
+    changes, seen_in, root_units = [], {}, set()
     for role, members in sorted(roles.items()):
         desired = normalise(role_principals(members), stands_for)
         try:
-            role_id = resolve_role(dataverse, role, fixed_role_id(role))
-            live = [{"type": t, "key": k} for t, k in sorted(read_holders(dataverse, role_id))]
+            found = find_role(dataverse, role_lookup(role, declared))
+            holders = read_holders(dataverse, found.root_id)
+            root_units.add(found.root_business_unit)
         except DataverseSetupError:
-            live = []
-        diff = member_changes(live, desired)
+            holders = {}
+        seen_in.update({key: holder.business_unit for key, holder in holders.items()})
+        diff = member_changes([{"type": t, "key": k} for t, k in sorted(holders)], desired)
         changes += [Change(principal_name(p), "role", role, "grant", scope) for p in diff.added]
         changes += [Change(principal_name(p), "role", role, "revoke", scope) for p in diff.removed]
+    if notes is not None and integration and root_units:
+        notes += integration_unit_notes(dataverse, as_key(stands_for), seen_in, root_units)
     return changes
+
+
+def integration_unit_notes(dataverse, key: tuple[str, str], seen_in: dict, root_units: set) -> list[str]:
+    """A note when the integration principal is not in the root business unit: it gets its own unit's copies of
+    the roles, but Business Central compares its roles with the root roles' ids (CRMConnectionSetup.Table.al).
+    Its unit comes from the holder reads; one more read only when it holds none of the roles yet."""
+    if key in seen_in:
+        unit = seen_in[key]
+    else:
+        found = find_principals(dataverse, [{"type": key[0], "key": key[1]}])
+        if key not in found:
+            return []
+        unit = found[key].business_unit
+    if unit in root_units:
+        return []
+    return [f"{key[1]} (the integration principal) sits in business unit {unit}, not the root one: it is given "
+            f"that unit's copies of its roles, which Business Central does not accept (it checks the root roles' "
+            f"ids); move it to the root business unit yourself (that removes its roles; the next `up` gives them "
+            f"back)"]
 
 
 # ---------------------------------------------------------------------------------------------------------

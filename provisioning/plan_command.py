@@ -55,10 +55,12 @@ def plan(stack: str, fmt: str, project_dir: Path, credential_window_days: int):
 
 def _plan(settings, stack: str, project_dir: Path, window_days: int):
     from provisioning.plan import make_plan, previous_outputs
+    from solution_import.role_lookup import declared_role_ids
     from provisioning.stack_access import stack_connection
 
     outputs = previous_outputs(project_dir, stack) if settings.licenses else {}
-    return make_plan(settings, stack, stack_connection(settings, project_dir), outputs, window_days)
+    declared = declared_role_ids(project_dir / settings.solution.path if settings.solution else None)
+    return make_plan(settings, stack, stack_connection(settings, project_dir), outputs, window_days, declared)
 
 
 def _print(result, fmt: str) -> None:

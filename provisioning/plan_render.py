@@ -35,6 +35,7 @@ def headline(plan: Plan) -> str:
 def as_markdown(plan: Plan) -> str:
     """A PR comment: the summary line first, then one row per change (principals grouped)."""
     lines = [f"**bcsi plan — {headline(plan)}**", ""]
+    lines += [f"> note: {note}" for note in plan.notes] + ([""] if plan.notes else [])
     if not plan.changes:
         lines.append("Permissions in the tenant and in Dataverse already match the stack.")
         return "\n".join(lines) + "\n"
@@ -57,6 +58,8 @@ def as_table(plan: Plan, width: int | None = None) -> str:
 def print_table(plan: Plan, console: Console) -> None:
     """Readable in a terminal: one block per principal, grants green and revokes red when colour is on."""
     console.print(escape(f"bcsi plan — {headline(plan)}"), highlight=False)
+    for note in plan.notes:
+        console.print(escape(f"note: {note}"), highlight=False)
     if not plan.changes:
         return
     table = Table(pad_edge=False)

@@ -5,41 +5,71 @@ as associate/disassociate requests in Dataverse `$batch` change sets. A no-chang
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider, UpdateResult
 
 from mscloud.dataverse import in_filters
-from mscloud.errors import NotFound
 from mscloud.odata import odata_string
 from mscloud.replication import SYNC_CAUSE, ReplicationTimeout, wait_for
-from mscloud.wellknown import APPLICATION, USER, fixed_role_id
-from solution_import.common import DataverseSetupError, dataverse_for, guid, root_business_unit
+from mscloud.wellknown import APPLICATION, USER
+from solution_import.common import DataverseSetupError, dataverse_for, guid
 from solution_import.members import MemberChanges, PrincipalError, as_key, member_changes, normalise
 
-_HOLDER_FIELDS = ["systemuserid", "domainname", "applicationid"]
+from solution_import.role_lookup import RoleLookup, pick_root_role, role_lookup, short_name
+
+_HOLDER_FIELDS = ["systemuserid", "domainname", "applicationid", "_businessunitid_value"]
+_ROLE_FIELDS = ["roleid", "name", "_businessunitid_value", "_parentrootroleid_value"]
 
 
 class UnknownPrincipal(DataverseSetupError):
     """A principal that has no systemuser in Dataverse."""
 
 
-def resolve_role(dataverse, role_name: str, role_id: str | None) -> str:
-    """The role's id: checked by id when one is given, else found by name in the root business unit."""
-    if role_id:
-        try:
-            found = dataverse.get("roles", guid(role_id), select=["roleid", "name"])
-        except NotFound:
-            raise DataverseSetupError(
-                f"role {role_name!r} looked up by id {guid(role_id)} does not exist in this Dataverse environment "
-                f"(is the integration solution imported?)"
-            ) from None
-        return guid(found["roleid"])
-    root = root_business_unit(dataverse)
-    rows = dataverse.list("roles", select=["roleid", "name"],
-                          filter=f"name eq {odata_string(role_name)} and _businessunitid_value eq {root}")
-    if not rows:
-        raise DataverseSetupError(f"role {role_name!r} looked up by name does not exist in the root business unit")
-    return guid(rows[0]["roleid"])
+@dataclass(frozen=True)
+class Holder:
+    systemuserid: str
+    business_unit: str | None
+
+
+@dataclass(frozen=True)
+class ResolvedRole:
+    """A root role and its copy in every business unit (Dataverse copies root roles into child units)."""
+
+    root_id: str
+    how: str                       # how it was found, for messages ("by id …", "by name '…'")
+    copies: dict[str, str]         # business unit id -> that unit's roleid (the root's own unit included)
+
+    @property
+    def root_business_unit(self) -> str | None:
+        return next((unit for unit, role in self.copies.items() if role == self.root_id), None)
+
+    def copy_for(self, business_unit: str | None) -> str:
+        """The role a principal of `business_unit` can hold: only its own unit's copy (Dataverse's rule)."""
+        if business_unit in self.copies:
+            return self.copies[business_unit]
+        raise DataverseSetupError(f"role {self.root_id} has no copy in business unit {business_unit}")
+
+
+def find_role(dataverse, lookup: RoleLookup) -> ResolvedRole:
+    """The role `lookup` names and its copies, in one query (ids, then names; see solution_import/role_lookup.py)."""
+    terms = [f"roleid eq {i}" for i in lookup.ids] + [f"_parentrootroleid_value eq {i}" for i in lookup.ids]
+    terms += [f"name eq {odata_string(n)}" for n in lookup.names]
+    rows = dataverse.list("roles", select=_ROLE_FIELDS, filter=" or ".join(terms))
+    root, how = pick_root_role(rows, lookup)
+    if root is None:
+        raise DataverseSetupError(f"role {lookup.name!r} does not exist in this Dataverse environment (looked up "
+                                  f"{how}; is the integration solution imported?)")
+    root_id = guid(root["roleid"])
+    copies = {guid(r.get("_businessunitid_value")): guid(r["roleid"]) for r in rows
+              if guid(r["roleid"]) == root_id or guid(r.get("_parentrootroleid_value")) == root_id}
+    return ResolvedRole(root_id, how, copies)
+
+
+def resolve_role(dataverse, role_name: str, role_id: str | None = None) -> str:
+    """The root role's id (BC's fixed id, `role_id`, then the known names)."""
+    return find_role(dataverse, role_lookup(role_name, role_id=role_id)).root_id
 
 
 def holder_principal(row: dict) -> tuple[str, str] | None:
@@ -52,35 +82,39 @@ def holder_principal(row: dict) -> tuple[str, str] | None:
 
 
 def holder_rows(dataverse, role_id: str, fields=()) -> list[dict]:
-    """Every holder of the role as systemuser rows (the holder fields plus `fields`), in one paged query."""
-    return dataverse.list(f"roles({role_id})/systemuserroles_association", select=_HOLDER_FIELDS + list(fields))
+    """Every holder of the root role or of any of its copies as systemuser rows (the holder fields plus
+    `fields`), in one paged query: a lambda over the user's roles."""
+    return dataverse.list("systemusers", select=_HOLDER_FIELDS + list(fields),
+                          filter=f"systemuserroles_association/any(r:r/roleid eq {role_id} "
+                                 f"or r/_parentrootroleid_value eq {role_id})")
 
 
-def read_holders(dataverse, role_id: str) -> dict[tuple[str, str], str]:
-    """Every holder of the role as {(type, key): systemuserid}, in one paged query."""
-    rows = holder_rows(dataverse, role_id)
-    holders = {}
+def _by_principal(rows: list[dict]) -> dict[tuple[str, str], Holder]:
+    found = {}
     for row in rows:
         key = holder_principal(row)
         if key is not None:
-            holders[key] = guid(row["systemuserid"])
-    return holders
+            found[key] = Holder(guid(row["systemuserid"]), guid(row.get("_businessunitid_value")))
+    return found
 
 
-def find_principals(dataverse, principals: list[dict]) -> dict[tuple[str, str], str]:
-    """systemuserids of the principals Dataverse has: one paged In query per kind (split only for very long lists)."""
+def read_holders(dataverse, role_id: str) -> dict[tuple[str, str], Holder]:
+    """Every holder of the role (any business unit's copy) as {(type, key): Holder}, in one paged query."""
+    return _by_principal(holder_rows(dataverse, role_id))
+
+
+def find_principals(dataverse, principals: list[dict]) -> dict[tuple[str, str], Holder]:
+    """systemusers (id, business unit) of the principals Dataverse has: one paged In query per kind (split only for
+    very long lists)."""
     by_type = {USER: [], APPLICATION: []}
     for p in principals:
         by_type[p["type"]].append(p["key"])
-    found: dict[tuple[str, str], str] = {}
+    found: dict[tuple[str, str], Holder] = {}
     for type_, field in ((USER, "domainname"), (APPLICATION, "applicationid")):
         values = sorted(by_type[type_]) if type_ == USER else sorted(guid(k) for k in by_type[type_])
         for condition in in_filters(field, values):
             rows = dataverse.list("systemusers", select=_HOLDER_FIELDS, filter=condition)
-            for row in rows:
-                key = holder_principal(row)
-                if key is not None and key[0] == type_:
-                    found[key] = guid(row["systemuserid"])
+            found.update({key: holder for key, holder in _by_principal(rows).items() if key[0] == type_})
     return found
 
 
@@ -92,8 +126,8 @@ def _unknown(missing: list[dict], waited: str = "") -> UnknownPrincipal:
     )
 
 
-def resolve_when_synced(dataverse, principals: list[dict]) -> dict[tuple[str, str], str]:
-    """systemuserids for every principal, waiting (bounded, reported) while users are missing: Dataverse adds licensed Entra
+def resolve_when_synced(dataverse, principals: list[dict]) -> dict[tuple[str, str], Holder]:
+    """systemusers for every principal, waiting (bounded, reported) while users are missing: Dataverse adds licensed Entra
     users by a background sync, minutes after the licence (https://learn.microsoft.com/power-platform/admin/create-users).
     A missing application user is not waited for: only an ApplicationUser creates one."""
     missing: list[dict] = []
@@ -112,17 +146,24 @@ def resolve_when_synced(dataverse, principals: list[dict]) -> dict[tuple[str, st
         raise _unknown(missing, f" -- {timeout}") from None
 
 
-def apply_changes(dataverse, role_id: str, changes: MemberChanges,
-                  holders: dict[tuple[str, str], str]) -> int:
-    """Associates and disassociates only the difference, in `$batch` change sets; returns the write count."""
+
+def apply_changes(dataverse, role: ResolvedRole, changes: MemberChanges,
+                  holders: dict[tuple[str, str], Holder]) -> int:
+    """Associates and disassociates only the difference, each principal with its own business unit's copy of
+    the role, in `$batch` change sets; returns the write count."""
     if changes.empty:
         return 0
-    added_ids = resolve_when_synced(dataverse, changes.added) if changes.added else {}
-    role_ref = {"@odata.id": dataverse.ref_url("roles", role_id)}
-    ops = [{"method": "POST", "url": f"systemusers({added_ids[as_key(p)]})/systemuserroles_association/$ref",
-            "body": role_ref} for p in changes.added]
-    ops += [{"method": "DELETE", "url": f"systemusers({holders[as_key(p)]})/systemuserroles_association({role_id})/$ref"}
-            for p in changes.removed]
+    added = resolve_when_synced(dataverse, changes.added) if changes.added else {}
+    ops = []
+    for p in changes.added:
+        user = added[as_key(p)]
+        role_ref = {"@odata.id": dataverse.ref_url("roles", role.copy_for(user.business_unit))}
+        ops.append({"method": "POST", "url": f"systemusers({user.systemuserid})/systemuserroles_association/$ref",
+                    "body": role_ref})
+    for p in changes.removed:
+        user = holders[as_key(p)]
+        ops.append({"method": "DELETE", "url": f"systemusers({user.systemuserid})/systemuserroles_association("
+                                                f"{role.copy_for(user.business_unit)})/$ref"})
     dataverse.batch(ops, changeset=True)
     return len(ops)
 
@@ -139,13 +180,13 @@ def converge(props: dict) -> dict:
     """Makes the role's holders exactly the desired set; returns the outputs."""
     dataverse = dataverse_for(props)
     desired = desired_members(props)
-    role_id = resolve_role(dataverse, props["roleName"], props.get("roleId"))
-    holders = read_holders(dataverse, role_id)
+    role = find_role(dataverse, role_lookup(props["roleName"], role_id=props.get("roleId")))
+    holders = read_holders(dataverse, role.root_id)
     changes = member_changes(_members(holders), desired)
     if not changes.empty:
         pulumi.log.info(f"role {props['roleName']}: {changes.summary()}")
-    apply_changes(dataverse, role_id, changes, holders)
-    return {**props, "resolvedRoleId": role_id, "members": desired}
+    apply_changes(dataverse, role, changes, holders)
+    return {**props, "resolvedRoleId": role.root_id, "members": desired}
 
 
 class RoleAssignmentProvider(ResourceProvider):
@@ -155,16 +196,15 @@ class RoleAssignmentProvider(ResourceProvider):
 
     def read(self, id_, props):
         """The live holders, so `pulumi refresh` shows drift (one paged request)."""
-        dataverse = dataverse_for(props)
-        try:
-            holders = read_holders(dataverse, id_)
-        except NotFound:
-            return ReadResult(id_="", outs={})
+        holders = read_holders(dataverse_for(props), id_)
         return ReadResult(id_=id_, outs={**props, "resolvedRoleId": id_, "members": _members(holders)})
 
     def diff(self, id_, olds, news):
-        if guid(olds.get("roleId")) != guid(news.get("roleId")) or (
-                not news.get("roleId") and olds.get("roleName") != news.get("roleName")):
+        """A different role is a replacement; the same role found another way (a package id now known for a role
+        found by name before) is not."""
+        wanted = guid(news.get("roleId"))
+        if (wanted and wanted not in (guid(olds.get("roleId")), guid(olds.get("resolvedRoleId")))) or (
+                not wanted and short_name(olds.get("roleName")) != short_name(news.get("roleName"))):
             return DiffResult(changes=True, replaces=["roleId", "roleName"])
         try:
             changes = member_changes(olds.get("members") or [], desired_members(news))
@@ -184,13 +224,15 @@ class RoleAssignmentProvider(ResourceProvider):
         Holders added out of band and seen only by a refresh are left alone: deleting the resource gives
         up management of the role, it does not empty it."""
         dataverse = dataverse_for(props)
-        try:
-            holders = read_holders(dataverse, id_)
-        except NotFound:
-            return
+        holders = read_holders(dataverse, id_)
         managed = {as_key(p) for p in desired_members(props)}
         removed = [{"type": t, "key": k} for t, k in sorted(managed & set(holders))]
-        apply_changes(dataverse, id_, MemberChanges([], removed), holders)
+        if removed:
+            try:
+                role = find_role(dataverse, role_lookup(props["roleName"], role_id=id_))
+            except DataverseSetupError:
+                return    # the role is gone (its solution uninstalled), and its holders with it
+            apply_changes(dataverse, role, MemberChanges([], removed), holders)
 
 
 class RoleAssignment(Resource, module="bcsi", name="RoleAssignment"):
@@ -205,7 +247,7 @@ class RoleAssignment(Resource, module="bcsi", name="RoleAssignment"):
                  opts: pulumi.ResourceOptions | None = None):
         super().__init__(RoleAssignmentProvider(), resource_name, {
             "connection": connection, "environmentUrl": environment_url, "roleName": role_name,
-            "roleId": guid(role_id) if role_id else fixed_role_id(role_name),
+            "roleId": next(iter(role_lookup(role_name, role_id=role_id).ids), None),
             "principals": principals, "integrationPrincipal": integration_principal,
             "resolvedRoleId": None, "members": None,
         }, opts)

@@ -62,16 +62,29 @@ def _create_application_user(dataverse, app_id: str, business_unit: str) -> str:
 
 
 def ensure_application_user(props: dict) -> dict:
-    """Finds the application user by app id (adopting it) or creates it non-interactive in the BU."""
+    """Finds the application user by app id (adopting it) or creates it non-interactive in the BU.
+
+    An adopted user stays in its business unit unless one is configured: moving a user removes its security roles
+    (https://learn.microsoft.com/power-platform/admin/create-edit-business-units), so it is never done silently. It
+    then gets that unit's copies of its roles; `bcsi plan` and `bcsi check` say that BC wants it in the root."""
     dataverse = dataverse_for(props)
-    target_bu = guid(props.get("businessUnitId")) or root_business_unit(dataverse)
+    configured_bu = guid(props.get("businessUnitId"))
     user = find_application_user(dataverse, props["appId"])
     if user is None:
+        target_bu = configured_bu or root_business_unit(dataverse)
         user_id = _create_application_user(dataverse, guid(props["appId"]), target_bu)
         user = _get_user(dataverse, user_id) or {"systemuserid": user_id}
     else:
+        current_bu = guid(user.get("_businessunitid_value"))
+        target_bu = configured_bu or current_bu
+        if not configured_bu and current_bu != root_business_unit(dataverse):
+            pulumi.log.warn(f"application user of app {guid(props['appId'])} sits in business unit {current_bu}, not "
+                            "the root one: left there (moving it removes its roles); it gets that unit's copies "
+                            "of its roles, which Business Central does not accept (see `bcsi check`)")
         patch = {}
-        if guid(user.get("_businessunitid_value")) != target_bu:
+        if current_bu != target_bu:
+            pulumi.log.warn(f"application user of app {guid(props['appId'])} moves to business unit {target_bu}: "
+                            "Dataverse removes its roles, the role assignments give them back")
             patch.update(_bind_business_unit(target_bu))
         if user.get("accessmode") != ACCESS_MODE_NON_INTERACTIVE:
             patch["accessmode"] = ACCESS_MODE_NON_INTERACTIVE
@@ -97,7 +110,7 @@ class ApplicationUserProvider(ResourceProvider):
             return DiffResult(changes=True, replaces=["appId"], delete_before_replace=True)
         changes = (
             guid(olds.get("businessUnitId")) != guid(news.get("businessUnitId"))
-            or olds.get("currentBusinessUnitId") != olds.get("targetBusinessUnitId")
+            or (bool(news.get("businessUnitId")) and olds.get("currentBusinessUnitId") != olds.get("targetBusinessUnitId"))
             or olds.get("accessMode") != ACCESS_MODE_NON_INTERACTIVE
             or olds.get("environmentUrl") != news.get("environmentUrl")
         )

@@ -37,6 +37,9 @@ IMPORT_ROLE_ERROR = "0x80048017"       # ImportRoleError (-2147188713)
 IMPORT_BAD_ZIP = "0x80048060"          # ImportCustomizationsBadZipFileError (-2147188640)
 IMPORT_INVALID_XML = "0x8004802c"      # ImportInvalidXmlError (-2147188692)
 SOLUTION_OPERATION_BUSY = "0x80071151"  # -2147020463: another solution operation is running
+INHERITED_ROLE = "0x80044152"          # RestrictInheritedRole "Inherited roles cannot be modified."
+INHERITED_ROLE_DELETE = "0x8004140c"   # "Cannot delete a role that is inherited from a parent business."
+USER_NOT_IN_BUSINESS = "0x8004021d"    # invalid user id, business id, or user not in the business
 BATCH_LIMIT = "0x8006088a"             # more than 1000 requests in a $batch (code unconfirmed)
 
 THROTTLE_MESSAGE = "Number of requests exceeded the limit of 6000 over time window of 300 seconds."
@@ -53,6 +56,13 @@ def not_found(logical_name: str, record_id: str) -> DataverseError:
 
 def duplicate(message: str = "A record with matching key values already exists.") -> DataverseError:
     return DataverseError(412, DUPLICATE_RECORD, message)
+
+
+def role_of_other_business_unit() -> DataverseError:
+    """A user given a role of another business unit. Dataverse refuses it (unless record ownership across
+    business units is on); which code and text it answers is unconfirmed: this is the closest documented one."""
+    return DataverseError(400, USER_NOT_IN_BUSINESS, "One of the following occurred: invalid user id, invalid "
+                          "business id or the user does not belong to the business.")
 
 
 def version_mismatch() -> DataverseError:

@@ -55,7 +55,7 @@ TABLES: tuple[Table, ...] = (
     Table("organization", "organizations", "organizationid", "name", 1019, ("name",),
           lookups={"basecurrencyid": "transactioncurrencies"}),
     Table("businessunit", "businessunits", "businessunitid", "name", 10, ("name", "isdisabled"),
-          lookups={"parentbusinessunitid": "businessunits"}),
+          lookups={"parentbusinessunitid": "businessunits"}, writable=True),
     Table("systemuser", "systemusers", "systemuserid", "fullname", 8,
           ("domainname", "internalemailaddress", "fullname", "firstname", "lastname", "applicationid",
            "azureactivedirectoryobjectid", "accessmode", "isdisabled", "isintegrationuser", "islicensed"),

@@ -32,7 +32,7 @@ from .metadata import BY_SET, RELATIONSHIPS, Table
 
 _NS = uuid.UUID("0f4c2b7e-8d1a-4c3e-9b5f-6a7d8e9f0a1b")
 # Privilege ids in the 0x80040220 message: Dataverse's are per org; these are the sandbox's (unconfirmed).
-_PRIVILEGE_OTC = {"role": 1036, "systemuser": 8, "solution": 7100}
+_PRIVILEGE_OTC = {"role": 1036, "systemuser": 8, "solution": 7100, "businessunit": 10}
 
 _LOCKS: dict[str, threading.Lock] = {}
 
@@ -138,8 +138,15 @@ class OrgModel:
     def put(self, entity_set: str, doc: dict) -> None:
         self.store.put(self.kind(entity_set), doc[BY_SET[entity_set].primary_id], doc)
         self.count_write()
+        if entity_set == "roles" and self.is_root_role(doc):
+            self.mirror_role(doc)
 
     def discard(self, entity_set: str, record_id: str) -> None:
+        if entity_set == "roles":
+            for copy in self.find("roles", _parentrootroleid_value=record_id):
+                if copy["roleid"] != record_id:
+                    self.remove_links(roleid=copy["roleid"])
+                    self.store.delete(self.kind("roles"), copy["roleid"])
         if self.store.delete(self.kind(entity_set), record_id):
             self.count_write()
 
@@ -207,6 +214,13 @@ class OrgModel:
             doc.update(accessmode=0, isdisabled=False, isintegrationuser=False, islicensed=False)
             doc.update(values)
             self._validate_new_user(doc)
+        elif entity_set == "businessunits":
+            doc.update(isdisabled=False)
+            doc.update(values)
+            if not doc.get("name") or not doc.get("_parentbusinessunitid_value"):
+                # Text and code unconfirmed: parentbusinessunitid is ApplicationRequired, name the primary name.
+                raise errors.bad_request("A business unit needs a name and a parent business unit.",
+                                         errors.INVALID_ARGUMENT)
         elif entity_set == "transactioncurrencies":
             doc.update(exchangerate=1.0, currencyprecision=2)
             doc.update(values)
@@ -223,6 +237,9 @@ class OrgModel:
             if not doc.get("name") or not doc.get("_businessunitid_value"):
                 raise errors.bad_request("A role needs a name and a business unit.", errors.INVALID_ARGUMENT)
         self.put(entity_set, doc)
+        if entity_set == "businessunits":
+            for role in self.root_roles():
+                self.mirror_role(role, [doc])
         return doc
 
     def _validate_new_currency(self, doc: dict) -> None:
@@ -277,8 +294,12 @@ class OrgModel:
         values.pop(table.primary_id, None)
         if entity_set == "systemusers" and "applicationid" in values and values["applicationid"] != doc["applicationid"]:
             raise errors.bad_request("The applicationid of a user cannot be changed.", errors.INVALID_ARGUMENT)
+        if entity_set == "roles" and self.is_inherited_role(doc):
+            raise errors.bad_request("Inherited roles cannot be modified.", errors.INHERITED_ROLE)
         changed = {key: value for key, value in values.items() if doc.get(key) != value}
         if changed:
+            if entity_set == "systemusers" and "_businessunitid_value" in changed:
+                self.remove_links(systemuserid=doc["systemuserid"])   # moving a user removes its roles
             doc.update(changed)
             self.put(entity_set, doc)
         return doc
@@ -299,6 +320,9 @@ class OrgModel:
         self.require_system_administrator(caller, f"prvDelete{_privilege_name(table)}", table.logical_name)
         doc = self.get(entity_set, record_id)
         self.check_if_match(entity_set, doc[table.primary_id], if_match)
+        if entity_set == "roles" and self.is_inherited_role(doc):
+            raise errors.bad_request("Cannot delete a role that is inherited from a parent business.",
+                                     errors.INHERITED_ROLE_DELETE)
         if entity_set == "roles" and doc.get("ismanaged"):
             raise errors.bad_request("The object you tried to delete is associated with another object and "
                                      "cannot be deleted.", "0x8004f01b")  # managed component (code unconfirmed)
@@ -309,6 +333,30 @@ class OrgModel:
                 raise errors.bad_request("The base currency cannot be deleted.", "0x80048cf6")
         self.remove_links(**{table.primary_id: doc[table.primary_id]})
         self.discard(entity_set, doc[table.primary_id])
+
+    # ---- business units and the copies of their roles -----------------------------------------
+    def is_root_role(self, role: dict) -> bool:
+        return role.get("_businessunitid_value") == self.root_business_unit()["businessunitid"]
+
+    def is_inherited_role(self, role: dict) -> bool:
+        """A copy of a root role in a child business unit (its parent root role is another role)."""
+        parent = role.get("_parentrootroleid_value")
+        return bool(parent) and parent != role["roleid"]
+
+    def root_roles(self) -> list[dict]:
+        return [role for role in self.records("roles") if self.is_root_role(role)]
+
+    def child_business_units(self) -> list[dict]:
+        return [unit for unit in self.records("businessunits") if unit.get("_parentbusinessunitid_value")]
+
+    def mirror_role(self, root_role: dict, units: list[dict] | None = None) -> None:
+        """Dataverse keeps a copy of every root role in every child business unit: its own roleid, the same
+        name, template and solution, `_parentrootroleid_value` = the root role. The platform's own writes,
+        so not counted (the request that caused them was)."""
+        for unit in self.child_business_units() if units is None else units:
+            copy = role_copy(self.org, root_role, unit["businessunitid"])
+            if self.store.get(self.kind("roles"), copy["roleid"]) != copy:
+                self.store.put(self.kind("roles"), copy["roleid"], copy)
 
     # ---- roles, users, teams and their N:N links -----------------------------------------------
     def related(self, entity_set: str, record_id: str, nav: str) -> list[dict]:
@@ -345,9 +393,7 @@ class OrgModel:
         role = pair.get("roles")
         holder = pair.get("systemusers") or pair.get("teams")
         if role and role.get("_businessunitid_value") != holder.get("_businessunitid_value"):
-            # Text unconfirmed: a user (or team) can only hold roles of its own business unit.
-            raise errors.bad_request("The role and the user must be in the same business unit.",
-                                     errors.INVALID_ARGUMENT)
+            raise errors.role_of_other_business_unit()
         if self.store.get(kind, link_id) is not None:
             raise errors.duplicate("Cannot insert duplicate key.")
         self.store.put(kind, link_id, row)
@@ -383,8 +429,14 @@ class OrgModel:
             self.discard("solutions", solution["solutionid"])
 
 
+def role_copy(org: str, root_role: dict, business_unit_id: str) -> dict:
+    """The copy of a root role in a child business unit (a stable roleid, so restarts agree)."""
+    return {**root_role, "roleid": stable_id(org, "role", root_role["roleid"], business_unit_id),
+            "_businessunitid_value": business_unit_id, "_parentrootroleid_value": root_role["roleid"]}
+
+
 def _privilege_name(table: Table) -> str:
-    return {"systemuser": "User", "role": "Role"}.get(table.logical_name, table.logical_name.capitalize())
+    return {"systemuser": "User", "role": "Role", "businessunit": "BusinessUnit"}.get(table.logical_name, table.logical_name.capitalize())
 
 
 def parse_entity_reference(value: str) -> tuple[str, str]:

@@ -66,6 +66,13 @@ def parse_expand(table: Table, text: str | None) -> list[tuple[str, list[str] | 
     return result
 
 
+def _resolve(model, table: Table, doc: dict, path: str):
+    """A $filter path: a column, or a collection navigation property (for `any`/`all`)."""
+    if path in table.collections:
+        return model.related(table.entity_set, doc[table.primary_id], path)
+    return odata.default_resolve(doc, path)
+
+
 def shape(model, table: Table, doc: dict, fields: list[str] | None, annotations: bool,
           expand: list[tuple[str, list[str] | None]] = ()) -> dict:
     """One record on the wire: etag, selected columns, annotations, expanded navigation properties."""
@@ -109,9 +116,10 @@ def collection(model, table: Table, docs: list[dict], args, prefer: dict, base_u
         text = args.get("$filter")
         if text:
             aliases = {k: v for k, v in args.items() if k.startswith("@")}
-            predicate = odata.Filter(text, case_insensitive=True, dialect=odata.DATAVERSE, aliases=aliases)
+            predicate = odata.Filter(text, resolve=lambda doc, path: _resolve(model, table, doc, path),
+                                     case_insensitive=True, dialect=odata.DATAVERSE, aliases=aliases)
             for name in predicate.properties():
-                if name not in table.columns:
+                if name not in table.columns and name not in table.collections:
                     raise _no_property(name, table)
             docs = [doc for doc in docs if predicate(doc)]
         for name in (args.get("$orderby") or "").split(","):

@@ -15,7 +15,7 @@ from . import errors
 from .errors import DataverseError
 from .metadata import BY_LOGICAL, BY_SET, TABLES
 from .models import OrgModel, normalize_guid, parse_entity_reference, public
-from .query import collection, parse_expand, parse_prefer, shape, check_select
+from .query import check_select, collection, parse_expand, parse_prefer, shape
 from .solution_imports import SolutionImports
 from .user_sync import UserSync
 
@@ -265,7 +265,7 @@ def delete_record(ctx, org, entityset, key):
     model = model_for(ctx)
     caller = caller_of(ctx, model)
     table = table_of(entityset)
-    if not table.writable and entityset != "solutions":
+    if (not table.writable and entityset != "solutions") or entityset == "businessunits":
         raise DataverseError(405, errors.BAD_REQUEST, f"The '{entityset}' entity set cannot be written through this "
                              "service.")
     model.delete(caller, entityset, key, ctx.request.headers.get("If-Match"))

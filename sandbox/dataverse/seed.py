@@ -7,7 +7,7 @@ graph `generatedUsers` (bench) get their systemusers too, so 1,000+ users seed i
 from __future__ import annotations
 
 from .metadata import BY_SET
-from .models import SYSTEM_ADMINISTRATOR_TEMPLATE, normalize_guid, stable_id
+from .models import SYSTEM_ADMINISTRATOR_TEMPLATE, normalize_guid, role_copy, stable_id
 from .user_sync import systemuser_from_entra
 
 CURRENCY_NAMES = {"USD": ("US Dollar", "$"), "EUR": ("Euro", "€"), "GBP": ("Pound Sterling", "£"),
@@ -52,31 +52,44 @@ def _seed_org(store, org: dict, directory: dict, apps: dict, generated: int, dom
                                             transactioncurrencyid=stable_id(name, "currency", code),
                                             isocurrencycode=code, currencyname=currency_name,
                                             currencysymbol=symbol, exchangerate=1.0, currencyprecision=2))
-    role_ids = {}
+    unit_ids = {}
+    for unit in org.get("businessUnits") or []:   # child business units of the root
+        unit_ids[unit["name"]] = normalize_guid(unit.get("id") or stable_id(name, "businessunit", unit["name"]))
+        put("businessunits", _blank("businessunits", businessunitid=unit_ids[unit["name"]], name=unit["name"],
+                                    isdisabled=False, _parentbusinessunitid_value=root_id))
+    role_ids = {}   # (role name, business unit id) -> roleid: the root role and its copy in each child unit
     for role in org.get("roles") or []:
         role_id = normalize_guid(role.get("id") or stable_id(name, "role", role["name"]))
-        role_ids[role["name"]] = role_id
         template = role.get("roletemplateid")
-        put("roles", _blank("roles", roleid=role_id, name=role["name"], ismanaged=True,
-                            solutionid=stable_id(name, "solution", "System"), iscustomizable={"Value": True},
-                            _businessunitid_value=root_id,
-                            _roletemplateid_value=normalize_guid(template) if template else None,
-                            _parentrootroleid_value=role_id))
+        root_role = _blank("roles", roleid=role_id, name=role["name"], ismanaged=True,
+                           solutionid=stable_id(name, "solution", "System"), iscustomizable={"Value": True},
+                           _businessunitid_value=root_id,
+                           _roletemplateid_value=normalize_guid(template) if template else None,
+                           _parentrootroleid_value=role_id)
+        put("roles", root_role)
+        role_ids[(role["name"], root_id)] = role_id
+        for unit_id in unit_ids.values():
+            copy = role_copy(name, root_role, unit_id)
+            put("roles", copy)
+            role_ids[(role["name"], unit_id)] = copy["roleid"]
 
-    def link(user_id: str, role_names) -> None:
+    def link(user_id: str, role_names, unit_id: str) -> None:
         for role_name in role_names or []:
-            role_id = role_ids[role_name]
+            role_id = role_ids[(role_name, unit_id)]
             store.put(f"dv:{name}:systemuserroles", f"{user_id}:{role_id}",
                       {"systemuserid": user_id, "roleid": role_id})
+
+    def unit_of(entry: dict) -> str:
+        return unit_ids[entry["businessUnit"]] if entry.get("businessUnit") else root_id
 
     users = list(org.get("users") or [])
     users += [{"domainname": f"user{n:04d}@{domain}", "roles": []} for n in range(1, generated + 1)]
     for user in users:
         upn = user["domainname"]
         entra = directory.get(upn.lower()) or {"displayName": user.get("fullname")}
-        doc = systemuser_from_entra(name, entra, upn, root_id, isdisabled=bool(user.get("isdisabled", False)))
+        doc = systemuser_from_entra(name, entra, upn, unit_of(user), isdisabled=bool(user.get("isdisabled", False)))
         put("systemusers", doc)
-        link(doc["systemuserid"], user.get("roles"))
+        link(doc["systemuserid"], user.get("roles"), unit_of(user))
     for app_user in org.get("applicationUsers") or []:
         app_id = normalize_guid(app_user["applicationid"])
         display = (apps.get(app_id) or {}).get("displayName") or app_id
@@ -85,8 +98,8 @@ def _seed_org(store, org: dict, directory: dict, apps: dict, generated: int, dom
                                   domainname=f"{app_id}@{domain}", internalemailaddress=f"{app_id}@{domain}",
                                   fullname=f"# {display}", firstname="#", lastname=display,
                                   accessmode=4, isdisabled=False, isintegrationuser=False, islicensed=False,
-                                  _businessunitid_value=root_id))
-        link(user_id, app_user.get("roles"))
+                                  _businessunitid_value=unit_of(app_user)))
+        link(user_id, app_user.get("roles"), unit_of(app_user))
 
 
 # Referenced so linters see the constant is part of the seed's contract (roles by template id).

@@ -198,8 +198,9 @@ class SolutionImports:
                        "_parentrootroleid_value": role["role_id"]}
                 if self.model.store.get(self.model.kind("roles"), role["role_id"]) != doc:
                     self.model.put("roles", doc)
+            # an upgrade drops roles the new version no longer has (copies go with their root role)
             for stale in self.model.find("roles", solutionid=solution_id) if drop_missing else ():
-                if stale["roleid"] not in declared:
+                if stale["roleid"] not in declared and not self.model.is_inherited_role(stale):
                     self.model.remove_links(roleid=stale["roleid"])
                     self.model.discard("roles", stale["roleid"])
 

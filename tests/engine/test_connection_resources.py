@@ -89,11 +89,11 @@ def test_connection_resources_through_the_engine(tmp_path, running):
     stack.run("up", "--yes")
     assert holders(running) == [app, "ann@contoso.com"]
 
-    # out-of-band change: bob gets the role by hand; refresh sees it, the next up takes it away again
+    # out-of-band change: carla gets the role by hand; refresh sees it, the next up takes it away again
     dataverse = clients_for(connection("sandbox", sandbox_dir=running.data_dir)).dataverse(
         running.endpoints["dataverse"])
-    bob = dataverse.list("systemusers", select=["systemuserid"], filter="domainname eq 'bob@contoso.com'")[0]
-    dataverse.associate("systemusers", bob["systemuserid"], "systemuserroles_association", "roles",
+    carla = dataverse.list("systemusers", select=["systemuserid"], filter="domainname eq 'carla@contoso.com'")[0]
+    dataverse.associate("systemusers", carla["systemuserid"], "systemuserroles_association", "roles",
                         INTEGRATION_USER_ROLE)
     stack.run("refresh", "--yes")
     drift = stack.run("preview", "--expect-no-changes", check=False)

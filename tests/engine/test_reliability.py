@@ -16,6 +16,7 @@ import subprocess
 import pytest
 
 from mscloud.connection import clients_for, connection
+from solution_import.role_lookup import short_name
 from tests.engine.test_sandbox_stack import edit_stack
 from tests.enginekit import VENV, sandbox_project_stack as sandbox_stack
 
@@ -37,12 +38,13 @@ def live_state(cloud) -> dict:
     solutions = dataverse.list("solutions", select=["uniquename", "version"])
     users = dataverse.list("systemusers", select=["domainname", "applicationid", "accessmode"],
                            expand="systemuserroles_association($select=name)")
-    roles = dataverse.list("roles", select=["name"])
+    root = dataverse.list("businessunits", select=["businessunitid"], filter="_parentbusinessunitid_value eq null")
+    roles = dataverse.list("roles", select=["name"], filter=f"_businessunitid_value eq {root[0]['businessunitid']}")
     holders: dict[str, list[str]] = collections.defaultdict(list)
     for user in users:
         key = user.get("applicationid") or user.get("domainname")
         for role in user.get("systemuserroles_association") or []:
-            holders[role["name"]].append(str(key).lower())
+            holders[short_name(role["name"])].append(str(key).lower())   # by the stack's names, every unit's copy
     graph_users = clients.graph.list("/users", params={"$select": "userPrincipalName,assignedLicenses"})
     skus = {s["skuId"]: s["skuPartNumber"] for s in clients.graph.list("/subscribedSkus")}
     licences: dict[str, list[str]] = collections.defaultdict(list)

@@ -13,7 +13,7 @@ from bench.cloud import SALES_SKU, generated_upns, measure, start_seeded
 from bench.per_user import PerUserTool, principals_of, role_sets
 from bench.stack import ONE_CHANGE_ROLE
 from mscloud.connection import clients_for, connection
-from solution_import.roles import fixed_role_id, read_holders, resolve_role
+from solution_import.roles import read_holders, resolve_role
 
 pytestmark = pytest.mark.sandbox
 
@@ -36,7 +36,7 @@ def run(cloud, method):
 
 def role_holders(cloud) -> dict[str, set[str]]:
     dataverse = clients_for(connection("sandbox", sandbox_dir=cloud.data_dir)).dataverse()
-    return {role: {key for _, key in read_holders(dataverse, resolve_role(dataverse, role, fixed_role_id(role)))}
+    return {role: {key for _, key in read_holders(dataverse, resolve_role(dataverse, role))}
             for role in role_sets(N)}
 
 

@@ -114,7 +114,8 @@ def test_currencies_and_seeded_users(dv):
                    "&$expand=systemuserroles_association($select=roleid,name)").json()["value"][0]
     assert admin["internalemailaddress"] == "admin@contoso.com" and admin["fullname"] == "Tenant Admin"
     assert [r["name"] for r in admin["systemuserroles_association"]] == ["System Administrator"]
-    sysadmin = dv.get("roles?$filter=_roletemplateid_value eq 627090ff-40a3-4053-8790-584edc5be201").json()["value"]
+    sysadmin = dv.get("roles?$filter=_roletemplateid_value eq 627090ff-40a3-4053-8790-584edc5be201"
+                      f" and _businessunitid_value eq {ROOT_BU}").json()["value"]
     assert [r["name"] for r in sysadmin] == ["System Administrator"]
 
 
@@ -243,7 +244,8 @@ def test_async_import_progress_upgrade_downgrade_and_uninstall(dv):
     assert wait_for(dv, again.json()["AsyncOperationId"])[-1] == (3, 30)
     assert dv.post("ImportSolution", json={"CustomizationFile": package("BcSalesIntegrationSample_1_1_0_0")}).status_code == 204
     assert dv.get(f"solutions({solution['solutionid']})").json()["version"] == "1.1.0.0"
-    assert len(dv.get("roles?$filter=name eq 'Integration User'").json()["value"]) == 1
+    assert len(dv.get("roles?$filter=name eq 'Dynamics 365 Business Central Integration User'"
+                  f" and _businessunitid_value eq {ROOT_BU}").json()["value"]) == 1
 
     # lower version: refused, nothing changed
     lower = dv.post("ImportSolutionAsync", json={"CustomizationFile": package("BcSalesIntegrationSample_1_0_0_0")})

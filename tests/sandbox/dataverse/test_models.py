@@ -88,7 +88,7 @@ def test_async_import_moves_through_states_then_applies(model):
     assert (view()["statecode"], view()["statuscode"]) == (3, 30)
     assert model.installed("BcSalesIntegrationSample")["version"] == "1.0.0.0"
     role = model.get("roles", "8c8d4f51-a72b-e511-80d9-3863bb349780")
-    assert role["name"] == "Integration Administrator" and role["ismanaged"] is True
+    assert role["name"] == "Dynamics 365 Business Central Integration Administrator" and role["ismanaged"] is True
 
 
 def test_same_version_reimport_writes_nothing_new(model):

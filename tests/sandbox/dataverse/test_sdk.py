@@ -33,7 +33,8 @@ def test_sdk_resolves_tables_and_pages_through_systemusers(client):
 
 def test_sdk_filters_roles_and_reads_one_record(client):
     roles = list(client.records.list("role", select=["name", "roleid"],
-                                     filter="_roletemplateid_value eq 627090ff-40a3-4053-8790-584edc5be201"))
+                                     filter="_roletemplateid_value eq 627090ff-40a3-4053-8790-584edc5be201"
+                                            " and _businessunitid_value eq 3b0c7a8e-2f4d-4e6a-9c1b-7d5e8f2a6b40"))
     assert [record["name"] for record in roles] == ["System Administrator"]
     currency = list(client.records.list("transactioncurrency", select=["isocurrencycode"]))[0]
     assert currency["isocurrencycode"] == "USD"

@@ -53,9 +53,9 @@ def test_sample_packages_declare_name_version_and_fixed_role_ids():
     assert (v1.unique_name, v1.version, v11.version) == ("BcSalesIntegrationSample", "1.0.0.0", "1.1.0.0")
     assert v1.managed and v1.publisher == "bcsi"
     assert {r.name: r.role_id for r in v1.roles} == {
-        "Integration Administrator": "8c8d4f51-a72b-e511-80d9-3863bb349780",
-        "Integration User": "6f960e32-a72b-e511-80d9-3863bb349780",
-        "Product Availability User": "e1f0c3a4-5b6d-4c7e-8f90-a1b2c3d4e5f6",
+        "Dynamics 365 Business Central Integration Administrator": "8c8d4f51-a72b-e511-80d9-3863bb349780",
+        "Dynamics 365 Business Central Integration User": "6f960e32-a72b-e511-80d9-3863bb349780",
+        "Dynamics 365 Business Central Product Availability User": "e1f0c3a4-5b6d-4c7e-8f90-a1b2c3d4e5f6",
     }
     assert not v1.missing_dependencies
 

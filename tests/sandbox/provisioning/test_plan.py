@@ -74,7 +74,7 @@ class Cloud(ProviderCloud):
 
 
 def _fixed(role):
-    from solution_import.roles import fixed_role_id
+    from mscloud.wellknown import fixed_role_id
     return fixed_role_id(role)
 
 
@@ -140,7 +140,7 @@ def test_drift_and_settings_changes_show_as_grants_and_revokes(cloud):
     cloud.write_stack("bulk", stack_config(BULK, BULK))
     dataverse = cloud.dataverse
     carla = dataverse.list("systemusers", select=["systemuserid"], filter="domainname eq 'carla@contoso.com'")[0]
-    pau = dataverse.list("roles", select=["roleid"], filter="name eq 'Product Availability User'")[0]
+    pau = {"roleid": "e1f0c3a4-5b6d-4c7e-8f90-a1b2c3d4e5f6"}   # the sample package declares this id (solutions/README.md)
     dataverse.associate("systemusers", carla["systemuserid"], "systemuserroles_association", "roles", pau["roleid"])
     graph = cloud.clients.graph
     sku_id = next(s["skuId"] for s in graph.list("/subscribedSkus") if s["skuPartNumber"] == SALES)

@@ -212,7 +212,9 @@ def role_props(cloud, principals, **extra):
 
 
 def holders(cloud, role_id):
-    rows = cloud.dataverse.list(f"roles({role_id})/systemuserroles_association", select=["domainname"])
+    """Holders of the root role and of its copies in child business units (bob is in one)."""
+    rows = cloud.dataverse.list("systemusers", select=["domainname"], filter=(
+        f"systemuserroles_association/any(r:r/roleid eq {role_id} or r/_parentrootroleid_value eq {role_id})"))
     return sorted(r["domainname"] for r in rows)
 
 

@@ -30,11 +30,15 @@ def test_roles_are_found_by_fixed_id_before_name():
     role, how = role_named(ROOT_ROLES, "Integration Administrator")
     assert role["roleid"] == INTEGRATION_ADMINISTRATOR_ROLE_ID and how == f"by id {INTEGRATION_ADMINISTRATOR_ROLE_ID}"
     role, how = role_named(ROOT_ROLES, "product availability user")
-    assert role["name"] == "Product Availability User" and how == "by name"
-    without_ids = [{"roleid": "cccccccc-0000-0000-0000-000000000003", "name": "Integration User"}]
-    role, how = role_named(without_ids, "Integration User")
-    assert role["roleid"].startswith("cccccccc") and how == "by name"
-    assert role_named([], "Integration User") == (None, f"by id {INTEGRATION_USER_ROLE_ID} or by name")
+    assert role["name"] == "Product Availability User" and how == "by name 'Product Availability User'"
+    without_ids = [{"roleid": "cccccccc-0000-0000-0000-000000000003", "name": "Integration User"},
+                   {"roleid": "dddddddd-0000-0000-0000-000000000004",
+                    "name": "Dynamics 365 Business Central Integration User"}]
+    role, how = role_named(without_ids, "Integration User")   # the real display name before the short one
+    assert role["roleid"].startswith("dddddddd") and how == "by name 'Dynamics 365 Business Central Integration User'"
+    assert role_named([], "Integration User") == (None, f"by id {INTEGRATION_USER_ROLE_ID}, or by name "
+                                                        "'Dynamics 365 Business Central Integration User' or "
+                                                        "'Integration User'")
 
 
 def test_principal_with_both_integration_roles_passes():

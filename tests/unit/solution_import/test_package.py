@@ -19,8 +19,8 @@ def test_reads_name_version_sha_and_roles():
     assert package.version == "1.1.0.0"
     assert package.sha256 == hashlib.sha256(SAMPLE_11.read_bytes()).hexdigest()
     assert {(r.role_id, r.name) for r in package.roles} >= {
-        ("8c8d4f51-a72b-e511-80d9-3863bb349780", "Integration Administrator"),
-        ("6f960e32-a72b-e511-80d9-3863bb349780", "Integration User"),
+        ("8c8d4f51-a72b-e511-80d9-3863bb349780", "Dynamics 365 Business Central Integration Administrator"),
+        ("6f960e32-a72b-e511-80d9-3863bb349780", "Dynamics 365 Business Central Integration User"),
     }
     assert read_package(SAMPLE_10).version == "1.0.0.0"
 
