@@ -73,7 +73,7 @@ def test_list_filters_select_and_count(g):
                      headers={"ConsistencyLevel": "eventual"}).json()
     assert advanced["@odata.count"] == len(advanced["value"]) >= 6
     assert error_of(g.get("/users", params={"$select": "id,shoeSize"}), 400)["message"] == \
-        "Could not find a property named 'shoeSize' on type 'microsoft.graph.user'."
+        "Parsing OData Select and Expand failed: Could not find a property named 'shoeSize' on type 'microsoft.graph.user'."
 
 
 def test_paging_follows_next_links(g):
