@@ -14,12 +14,13 @@ from solution_import.package import PackageError
 class DataverseError(Exception):
     """A refusal with Dataverse's HTTP status, error code and message (never a secret in the text)."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None, schema: bool = False):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.schema = schema  # a refusal by Microsoft's schema (counted apart, see sandbox/app.py SchemaRefusal)
 
 
 NOT_A_MEMBER = "0x80072560"            # 403 "The user is not a member of the organization."

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from werkzeug.wrappers import Response
 
 from sandbox import schema
-from sandbox.app import Route, ServiceError, json_response
+from sandbox.app import Route, SchemaRefusal, ServiceError, json_response
 
 from . import errors
 from .errors import DataverseError
@@ -52,7 +52,8 @@ def guarded(handler):
         try:
             return handler(ctx, **url_vars)
         except DataverseError as error:
-            raise ServiceError(error.status, error.code, error.message, error.headers) from None
+            kind = SchemaRefusal if error.schema else ServiceError
+            raise kind(error.status, error.code, error.message, error.headers) from None
     run.__name__ = handler.__name__
     return run
 
