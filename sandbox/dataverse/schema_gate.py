@@ -15,12 +15,11 @@ import re
 from sandbox import schema
 from sandbox.app import SchemaRefusal, ServiceError
 
-from .errors import DataverseError
+from .errors import INVALID_PAYLOAD, DataverseError
 
 _API = re.compile(r"^/orgs/[^/]+/api/data/v9\.2/(?P<rest>.+)$")
 # served by the service itself, not entity sets of the schema ($batch parts are checked one by one)
 _SERVICE_SEGMENTS = ("$batch", "$metadata", "EntityDefinitions")
-INVALID_PAYLOAD = "0x80048d19"
 
 
 def refuse_property(name: str, entity: str) -> DataverseError:
