@@ -12,6 +12,7 @@ from sandbox import schema
 from tests.sandbox.test_graph_kit import graph
 
 pytestmark = pytest.mark.sandbox
+refuses = pytest.mark.refuses
 
 BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 COMPANY = "9a1b2c3d-0000-4000-8000-00000000c001"
@@ -56,6 +57,7 @@ def refusals(sandbox) -> int:
 
 
 # -- Graph -----------------------------------------------------------------------------------------------------------
+@refuses
 def test_graph_unknown_segment_is_400(g, sandbox):
     """An unknown segment is 400 BadRequest "Resource not found for the segment 'x'." (the first unknown one).
 
@@ -74,6 +76,7 @@ def test_graph_unknown_segment_is_400(g, sandbox):
         "GET <unmatched>: Resource not found for the segment 'licenceDetails'.": 1}
 
 
+@refuses
 def test_graph_unknown_property_in_select_filter_and_orderby(g, sandbox):
     """$select: 400 BadRequest "Parsing OData Select and Expand failed: Could not find a property named 'x' on type
     'microsoft.graph.user'." (the prefix as in microsoftgraph/microsoft-graph-docs-contrib#4529 and
@@ -91,6 +94,7 @@ def test_graph_unknown_property_in_select_filter_and_orderby(g, sandbox):
     assert refusals(sandbox) == 3
 
 
+@refuses
 def test_graph_unknown_body_property_and_action_parameter(g, sandbox):
     """PATCH /users/{id} with a property user lacks: 400 Request_BadRequest "Property 'x' does not exist as a declared
     property or extension property." (the directory's wording; unconfirmed in a Microsoft source). assignLicense with
@@ -107,6 +111,7 @@ def test_graph_unknown_body_property_and_action_parameter(g, sandbox):
     assert refusals(sandbox) == 2
 
 
+@refuses
 def test_graph_batch_parts_are_checked_and_counted(g, sandbox):
     """A $batch part goes through the same gate: its own 400 inside a 200 batch (concepts/json-batching.md)."""
     sandbox.reset_metrics()
@@ -120,6 +125,7 @@ TROUBLESHOOT = ("https://learn.microsoft.com/troubleshoot/power-platform/dataver
                 "web-api-client-errors")
 
 
+@refuses
 def test_dataverse_unknown_entity_set_function_or_action_is_404(dv, sandbox):
     """`GET Account`: 404 0x8006088a "Resource not found for the segment 'Account'." -- names are case-sensitive;
     the same for an unknown function or action. Source: TROUBLESHOOT ("Resource not found for the segment").
@@ -132,6 +138,7 @@ def test_dataverse_unknown_entity_set_function_or_action_is_404(dv, sandbox):
     assert refusals(sandbox) == 2
 
 
+@refuses
 def test_dataverse_unknown_property_in_query_is_400(dv, sandbox):
     """`GET accounts?$select=Name`: 400 code 0x0 "Could not find a property named 'Name' on type
     'Microsoft.Dynamics.CRM.account'." Source: TROUBLESHOOT ("Could not find a property named"); also for $filter,
@@ -150,6 +157,7 @@ def test_dataverse_unknown_property_in_query_is_400(dv, sandbox):
     assert known.status_code == 200 and known.json()["value"][0]["jobtitle"] is None   # documented, no value: null
 
 
+@refuses
 def test_dataverse_function_with_the_wrong_method_is_404_with_an_empty_code(dv, sandbox):
     """`POST WhoAmI`: 404, code "" (empty), "No HTTP resource was found that matches the request URI
     '[Organization URI]/api/data/v9.2/WhoAmI'." Source: TROUBLESHOOT ("No HTTP resource was found").
@@ -161,6 +169,7 @@ def test_dataverse_function_with_the_wrong_method_is_404_with_an_empty_code(dv, 
     assert refusals(sandbox) == 1
 
 
+@refuses
 def test_dataverse_unknown_body_property_and_bind(dv, sandbox):
     """`POST accounts {"Name": …}`: 400 0x0 "An error occurred while validating input parameters:
     Microsoft.Crm.CrmException: Invalid property 'Name' was found in entity 'Microsoft.Dynamics.CRM.account'. --->
@@ -183,6 +192,7 @@ def test_dataverse_unknown_body_property_and_bind(dv, sandbox):
     assert refusals(sandbox) == 2
 
 
+@refuses
 def test_dataverse_unknown_action_parameter_is_400(dv, sandbox):
     """An action parameter the action lacks: 400 "The parameter 'x' in the request payload is not a valid parameter
     for the operation 'ImportSolutionAsync'." Not on TROUBLESHOOT: the message is OData's, as Dataverse users report
@@ -215,6 +225,7 @@ def test_dataverse_batch_without_crlf_is_400(dv):
 BC_ERRORS = "https://learn.microsoft.com/dynamics365/business-central/dev-itpro/api-reference/v2.0/dynamics-error-codes"
 
 
+@refuses
 def test_bc_unknown_entity_set_is_resource_not_found(bc, sandbox):
     """An unknown entity set: code BadRequest_ResourceNotFound, "Resource not found for the segment 'x'." (BC_ERRORS,
     ODataResourceNotFoundException; the page gives no status: 404 unconfirmed). salespersonPurchasers is the analytics
@@ -228,6 +239,7 @@ def test_bc_unknown_entity_set_is_resource_not_found(bc, sandbox):
     assert refusals(sandbox) == 2
 
 
+@refuses
 def test_bc_unknown_field_is_400(bc, sandbox):
     """An unknown field in $select, $filter or $orderby: 400 BadRequest "Could not find a property named 'x' on type
     'Microsoft.NAV.…'." (as observed in microsoft/AL#6816; status and code unconfirmed). commisionPercent is
@@ -260,7 +272,7 @@ GRAPH_COLLECTIONS = {"/users": "user", "/groups": "group", "/applications": "app
 def test_graph_serves_documented_properties(g, path):
     """Every property Graph's sandbox serves is one the SDK's model declares (msgraph-sdk models/<type>.py)."""
     type_name = GRAPH_COLLECTIONS[path]
-    assert served(g.get(path).json()) <= schema.graph().properties(type_name)
+    assert served(g.get(path).json()) - schema.graph().properties(type_name) == set()
 
 
 @pytest.mark.parametrize("entity_set", ["systemusers", "roles", "businessunits", "transactioncurrencies",
@@ -278,4 +290,4 @@ def test_dataverse_serves_documented_properties(dv, entity_set):
                                           (f"companies({COMPANY})/salespeoplePurchasers", "salespersonPurchaser")])
 def test_bc_serves_documented_fields(bc, path, entity):
     """Every field the sandbox serves is on the entity's API v2.0 page (resources/dynamics_<entity>)."""
-    assert served(bc.get(path).json()) <= schema.business_central().fields(entity)
+    assert served(bc.get(path).json()) - schema.business_central().fields(entity) == set()
