@@ -2,7 +2,7 @@
 sandbox, which enforces Microsoft's schema: the product sends only names Microsoft knows, so the sandbox's count
 of schema refusals (GET {admin}/metrics, `schema_refusals`) stays at zero.
 
-Tests that provoke refusals on purpose are tests/sandbox/test_schema_enforced.py.
+Tests that provoke refusals on purpose are tests/sandbox/schema/test_enforced.py.
 """
 from __future__ import annotations
 

@@ -124,7 +124,7 @@ def test_missing_record_unknown_property_and_bad_filter(dv):
     status, code, message = error_of(dv.get(f"systemusers({missing})"))
     assert (status, code) == (404, "0x80040217") and missing in message
     status, code, _ = error_of(dv.get("roles?$select=nosuchcolumn"))
-    assert (status, code) == (400, "0x0")   # the schema's refusals: tests/sandbox/test_schema_enforced.py
+    assert (status, code) == (400, "0x0")   # the schema's refusals: tests/sandbox/schema/test_enforced.py
     assert error_of(dv.get("roles?$filter=name eq"))[:2] == (400, "0x80060888")
     assert error_of(dv.get("nosuchset"))[:2] == (404, "0x8006088a")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox import schema
-from tests.sandbox.test_graph_kit import graph
+from tests.sandbox.graph.graphkit import graph
 
 pytestmark = pytest.mark.sandbox
 refuses = pytest.mark.refuses
