@@ -126,6 +126,16 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     return Response(data, status=status, headers=headers or {}, content_type=content_type)
 
 
+def json_object_body(request: Request) -> dict:
+    """The request's body when it is a JSON object, else {}: schema gates read names from it and leave a bad body
+    to the handler's own error."""
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 @dataclass
 class Ctx:
     """What a handler sees: the request, the state, the caller, and a way to run other routes in-process."""

@@ -6,11 +6,10 @@ fields named in $select, $filter and $orderby, and a body's fields; `unknown_pat
 """
 from __future__ import annotations
 
-import json
 import re
 
 from sandbox import odata, schema
-from sandbox.app import SchemaRefusal, ServiceError
+from sandbox.app import SchemaRefusal, ServiceError, json_object_body
 
 _API = re.compile(r"^/bc/v2\.0/[^/]+/[^/]+/api/v2\.0/(?P<rest>.*)$")
 
@@ -91,8 +90,4 @@ def _body_fields(ctx) -> list[str]:
     """Field names of a JSON object body (annotations such as @odata.etag aside); none for other bodies."""
     if ctx.request.method not in ("POST", "PATCH", "PUT"):
         return []
-    try:
-        body = json.loads(ctx.request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return []
-    return [key for key in body if "@" not in key] if isinstance(body, dict) else []
+    return [key for key in json_object_body(ctx.request) if "@" not in key]

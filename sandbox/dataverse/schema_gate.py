@@ -9,11 +9,10 @@ segment, an action's parameters and a body's properties; `unknown_path` answers 
 """
 from __future__ import annotations
 
-import json
 import re
 
 from sandbox import schema
-from sandbox.app import SchemaRefusal, ServiceError
+from sandbox.app import SchemaRefusal, ServiceError, json_object_body
 
 from .errors import INVALID_PAYLOAD, DataverseError
 
@@ -78,7 +77,7 @@ def check(ctx) -> None:
             raise unknown_segment(nav)   # unconfirmed: status and code for an unknown navigation segment
         return
     if ctx.request.method in ("POST", "PATCH", "PUT"):
-        _check_body(name, entity, _json_object(ctx))
+        _check_body(name, entity, json_object_body(ctx.request))
 
 
 def _check_operation(ctx, name: str, operation: dict) -> None:
@@ -87,7 +86,7 @@ def _check_operation(ctx, name: str, operation: dict) -> None:
         raise SchemaRefusal(404, "", f"No HTTP resource was found that matches the request URI '{ctx.request.base_url}'.")
     if operation["kind"] != "action":
         return
-    for parameter in _json_object(ctx):
+    for parameter in json_object_body(ctx.request):
         if parameter not in operation["parameters"]:
             # unconfirmed code; the message is OData's, as Dataverse users report it for RemoveSolutionComponent
             raise SchemaRefusal(400, "0x0", f"The parameter '{parameter}' in the request payload is not a valid "
@@ -112,12 +111,3 @@ def _check_body(entity_set: str, entity: str, body: dict) -> None:
                 "An error occurred while validating input parameters: Microsoft.Crm.CrmException: Invalid property "
                 f"'{name}' was found in entity 'Microsoft.Dynamics.CRM.{entity}'. ---> "
                 "Microsoft.OData.ODataException: Does not support untyped value in non-open type."))
-
-
-def _json_object(ctx) -> dict:
-    """The body when it is a JSON object; anything else is left to the handler's own error."""
-    try:
-        body = json.loads(ctx.request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -6,11 +6,10 @@ the path, the method and the body's property or parameter names; `unknown_path` 
 """
 from __future__ import annotations
 
-import json
 from functools import cache
 
 from sandbox import schema
-from sandbox.app import SchemaRefusal, ServiceError
+from sandbox.app import SchemaRefusal, ServiceError, json_object_body
 
 BATCH = "/v1.0/$batch"
 
@@ -77,7 +76,7 @@ def check(ctx) -> None:
     spec = graph.data["paths"][template]["methods"].get(method)
     if spec is None:
         raise _wrong_method()
-    body = _json_object(ctx) if method in ("POST", "PATCH", "PUT") else None
+    body = json_object_body(ctx.request) if method in ("POST", "PATCH", "PUT") else None
     if not body:
         return
     if "parameters" in spec:
@@ -97,12 +96,3 @@ def check(ctx) -> None:
 def _wrong_method() -> SchemaRefusal:
     # unconfirmed: the wording Graph's directory uses for a method a path does not support
     return SchemaRefusal(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
-
-
-def _json_object(ctx) -> dict | None:
-    """The body when it is a JSON object; anything else is left to the handler's own error."""
-    try:
-        body = json.loads(ctx.request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return body if isinstance(body, dict) else None

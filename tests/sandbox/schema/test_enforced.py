@@ -76,6 +76,14 @@ def test_graph_unknown_segment_is_400(g, sandbox):
         "GET <unmatched>: Resource not found for the segment 'licenceDetails'.": 1}
 
 
+def test_graph_path_the_sandbox_does_not_serve_is_501_not_a_refusal(g, sandbox):
+    """A path Graph has (msgraph-sdk users/item/calendar) but the sandbox does not emulate: 501, never passed off
+    as Microsoft's refusal."""
+    sandbox.reset_metrics()
+    assert refused(g.get("/users/ann@contoso.com/calendar"), 501)["code"] == "NotImplemented"
+    assert refusals(sandbox) == 0
+
+
 @refuses
 def test_graph_unknown_property_in_select_filter_and_orderby(g, sandbox):
     """$select: 400 BadRequest "Parsing OData Select and Expand failed: Could not find a property named 'x' on type
