@@ -82,9 +82,11 @@ def answer(body, status: int = 200, headers: dict | None = None) -> Response:
 
 
 def table_of(entity_set: str):
+    """The served table; an entity set Dataverse has but the sandbox does not serve is 501 (unknown ones never get
+    here: schema_gate refuses them)."""
     table = BY_SET.get(entity_set)
     if table is None:
-        raise errors.bad_request(f"Resource not found for the segment '{entity_set}'.")
+        raise DataverseError(501, errors.BAD_REQUEST, f"The sandbox does not serve the entity set '{entity_set}'.")
     return table
 
 
