@@ -100,8 +100,8 @@ class Service:
     throttle_code: str = "TooManyRequests"
     unavailable_code: str = "ServiceUnavailable"
     counted: bool = True  # admin routes are not counted in metrics
-    not_found_status: int = 404           # unmatched path under `prefix` (Graph: 400)
-    not_found_code: str = "NotFound"      # (Graph: "BadRequest", Dataverse: "0x8006088a", BC: "BadRequest_NotFound")
+    not_found_status: int = 404           # unmatched path under `prefix` when the service has no unknown_path
+    not_found_code: str = "NotFound"
     # The schema gate: `check(ctx)` runs before every handler of the service (batch parts included) and raises
     # SchemaRefusal for a name Microsoft's schema lacks; `unknown_path(ctx, method_not_allowed)` answers a path
     # under `prefix` that no route serves (a ServiceError to raise, e.g. SchemaRefusal for an unknown segment).
