@@ -28,12 +28,15 @@ def refuse_property(name: str, entity: str) -> DataverseError:
 
 
 def check_property(name: str, entity: str, navigation: bool = False) -> None:
-    """A column of `entity` (a lookup as `_x_value`), or with `navigation` also a navigation property ($filter's
-    any/all); entities the schema does not record are not checked."""
+    """A column of `entity` (a lookup as `_x_value`), or with `navigation` also a collection-valued navigation
+    property ($filter's any/all); entities the schema does not record are not checked."""
     dataverse = schema.dataverse()
-    known = dataverse.has_attribute(entity, name) or (navigation and dataverse.has_navigation(entity, name))
-    if entity in dataverse.entities and not known:
-        raise refuse_property(name, entity)
+    entry = dataverse.entities.get(entity)
+    if entry is None or dataverse.has_attribute(entity, name):
+        return
+    if navigation and (name in entry["collectionValuedNavigation"] or name in entry["manyToMany"]):
+        return
+    raise refuse_property(name, entity)
 
 
 def check_navigation(name: str, entity: str) -> None:
