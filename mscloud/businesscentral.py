@@ -1,10 +1,10 @@
-"""BusinessCentralClient: the BC API v2.0 of one environment (companies, companyInformation, salespersonPurchasers).
+"""BusinessCentralClient: the BC API v2.0 of one environment (companies, companyInformation, salespeoplePurchasers).
 
 Two answers of BC get their own error type, because what to do about them is not in BC's text:
 - 401 Authentication_InvalidCredentials to a token Entra ID issued: BC accepts app-only tokens only from apps
   registered on its "Microsoft Entra Applications" page (page 9860), and no BC API lists that page
   (https://learn.microsoft.com/dynamics365/business-central/dev-itpro/administration/automation-apis-using-s2s-authentication);
-- 404 BadRequest_ResourceNotFound for salespersonPurchasers: API v2.0 has it only from BC 26.0 on.
+- 404 BadRequest_ResourceNotFound for salespeoplePurchasers: API v2.0 has it only from BC 26.0 on.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from mscloud.errors import BadRequest, NotFound, Unauthorized
 from mscloud.paging import collect
 
 SERVICE = "business-central"
-SALESPERSONS = "salespersonPurchasers"
+SALESPERSONS = "salespeoplePurchasers"
 SALESPERSONS_SINCE = "26.0"   # page 30075 "APIV2 - Salesperson/Purchaser" first shipped with BC 26.0
 REGISTRATION_PAGE = "Microsoft Entra Applications (page 9860)"
 _UNKNOWN_PROPERTY = re.compile(r"Could not find a property named '([^']+)'")
@@ -36,7 +36,7 @@ class NotRegisteredInBusinessCentral(Unauthorized):
 
 
 class SalespersonsUnavailable(NotFound):
-    """The environment's API v2.0 has no salespersonPurchasers: Business Central before 26.0."""
+    """The environment's API v2.0 has no salespeoplePurchasers: Business Central before 26.0."""
 
 
 class BusinessCentralClient:

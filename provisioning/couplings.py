@@ -1,7 +1,7 @@
 """SalespersonCouplings: BC salespersons paired with Sales users, validated (never written) and exported.
 
 Business Central has no public API to write the coupling (README.md, *Salesperson couplings*), so this dynamic resource only reads:
-every configured salesperson code exists in BC `salespersonPurchasers` and is not blocked; every mapped Sales
+every configured salesperson code exists in BC `salespeoplePurchasers` and is not blocked; every mapped Sales
 user exists in Dataverse, is enabled and holds at least one role. Its output `couplings` is what the BC side
 applies (Dataverse Connection Setup, "Couple Salespersons"). Unmapped salespersons are warned about.
 """

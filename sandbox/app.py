@@ -34,6 +34,8 @@ WRONG_TENANT = "wrong_tenant"            # tid is not the sandbox tenant
 class ServiceError(Exception):
     """Raised by handlers; the app renders it with the service's own error body."""
 
+    schema = False  # a refusal by Microsoft's schema (SchemaRefusal)
+
     def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
                  details: list[dict] | None = None):
         super().__init__(message)
@@ -42,6 +44,14 @@ class ServiceError(Exception):
         self.message = message
         self.headers = headers or {}
         self.details = details or []   # Graph's error.details[] ({code, target}), added to the rendered body
+
+
+class SchemaRefusal(ServiceError):
+    """A refusal because a name is not in Microsoft's schema (sandbox/schema/): an unknown segment, entity set,
+    property, navigation property, operation or parameter. The app counts these apart (metrics
+    `schema_refusals`): the product's own flows must cause none."""
+
+    schema = True
 
 
 class TokenError(Exception):
@@ -90,8 +100,13 @@ class Service:
     throttle_code: str = "TooManyRequests"
     unavailable_code: str = "ServiceUnavailable"
     counted: bool = True  # admin routes are not counted in metrics
-    not_found_status: int = 404           # unmatched path under `prefix` (Graph: 400)
-    not_found_code: str = "NotFound"      # (Graph: "BadRequest", Dataverse: "0x8006088a", BC: "BadRequest_NotFound")
+    not_found_status: int = 404           # unmatched path under `prefix` when the service has no unknown_path
+    not_found_code: str = "NotFound"
+    # The schema gate: `check(ctx)` runs before every handler of the service (batch parts included) and raises
+    # SchemaRefusal for a name Microsoft's schema lacks; `unknown_path(ctx, method_not_allowed)` answers a path
+    # under `prefix` that no route serves (a ServiceError to raise, e.g. SchemaRefusal for an unknown segment).
+    check: Callable[["Ctx"], None] | None = None
+    unknown_path: Callable[["Ctx", bool], ServiceError] | None = None
 
     def render_error(self, ctx: "Ctx", status: int, code: str, message: str) -> Response:
         if self.error is not None:
@@ -109,6 +124,16 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
     """A JSON response (compact, UTF-8), the shape every service answers in."""
     data = json.dumps(body, separators=(",", ":")) if body is not None else ""
     return Response(data, status=status, headers=headers or {}, content_type=content_type)
+
+
+def json_object_body(request: Request) -> dict:
+    """The request's body when it is a JSON object, else {}: schema gates read names from it and leave a bad body
+    to the handler's own error."""
+    try:
+        body = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 @dataclass
@@ -168,6 +193,8 @@ class Metrics:
             self.requests: dict[str, int] = {}
             self.writes = 0
             self.writes_by_route: dict[str, int] = {}
+            self.schema_refusals = 0
+            self.schema_refused: dict[str, int] = {}
 
     def count_request(self, key: str) -> None:
         with self._lock:
@@ -179,10 +206,17 @@ class Metrics:
             self.writes += n
             self.writes_by_route[key] = self.writes_by_route.get(key, 0) + n
 
+    def count_schema_refusal(self, key: str, message: str) -> None:
+        with self._lock:
+            self.schema_refusals += 1
+            what = f"{key}: {message}"
+            self.schema_refused[what] = self.schema_refused.get(what, 0) + 1
+
     def snapshot(self) -> dict:
         with self._lock:
             return {"total": self.total, "requests": dict(self.requests), "writes": self.writes,
-                    "writes_by_route": dict(self.writes_by_route)}
+                    "writes_by_route": dict(self.writes_by_route), "schema_refusals": self.schema_refusals,
+                    "schema_refused": dict(self.schema_refused)}
 
 
 @dataclass
@@ -268,10 +302,7 @@ class App:
         try:
             response = self._run(ctx, service, route, url_vars)
         except ServiceError as err:
-            response = service.render_error(ctx, err.status, err.code, err.message)
-            response.headers.update(err.headers)
-            if err.details:
-                _add_details(response, err.details)
+            response = self._refuse(ctx, err)
         except Exception:  # a sandbox bug: answer like the service would with a 500, log it
             traceback.print_exc(file=sys.stderr)
             response = service.render_error(ctx, 500, "InternalServerError", "An internal server error occurred.")
@@ -290,7 +321,19 @@ class App:
             faulted = self._maybe_fault(ctx, service)
             if faulted is not None:
                 return faulted
+        if service.check is not None:
+            service.check(ctx)
         return route.handler(ctx, **url_vars)
+
+    def _refuse(self, ctx: Ctx, err: ServiceError) -> Response:
+        """The service's error body for `err`; refusals by the schema are counted apart."""
+        if err.schema and ctx.service.counted:
+            self.metrics.count_schema_refusal(ctx.route_key, err.message)
+        response = ctx.service.render_error(ctx, err.status, err.code, err.message)
+        response.headers.update(err.headers)
+        if err.details:
+            _add_details(response, err.details)
+        return response
 
     def _check_token(self, ctx: Ctx, service: Service) -> dict:
         header = ctx.request.headers.get("Authorization", "")
@@ -344,6 +387,10 @@ class App:
                                             "message": f"No route for {request.method} {path}"}}, status)
         ctx = Ctx(request=request, store=self.store, app=self, service=owner,
                   route_key=f"{request.method} <unmatched>", url_vars={}, in_batch=in_batch)
+        if owner.unknown_path is not None:
+            response = self._refuse(ctx, owner.unknown_path(ctx, method_not_allowed))
+            response.headers.setdefault("request-id", ctx.request_id)
+            return response
         segment = path.rstrip("/").rsplit("/", 1)[-1]
         if method_not_allowed:
             return owner.render_error(ctx, 405, "BadRequest",

@@ -71,4 +71,16 @@ if has_command check; then
   bcsi check --stack "$stack" --format table
 fi
 
+step "schema refusals: names Microsoft does not know (the sandbox enforces Microsoft's schema; must be 0)"
+python - "$BCSI_SANDBOX_DIR/endpoints.json" <<'EOF'
+import json, ssl, sys, urllib.request
+endpoints = json.load(open(sys.argv[1]))
+context = ssl.create_default_context(cafile=endpoints["ca_file"])
+metrics = json.load(urllib.request.urlopen(endpoints["admin"] + "/metrics", context=context))
+print(f"schema refusals: {metrics['schema_refusals']}")
+for what, count in metrics["schema_refused"].items():
+    print(f"  {count} x {what}")
+sys.exit(1 if metrics["schema_refusals"] else 0)
+EOF
+
 step "demo finished: stack '$stack' is up; the sandbox is stopped (its data stays in $BCSI_SANDBOX_DIR)"

@@ -1,9 +1,10 @@
-"""Business Central API v2.0 (companies, companyInformation, salespersonPurchasers).
+"""Business Central API v2.0 (companies, companyInformation, salespeoplePurchasers).
 
-Layout as every service: models.py (state and rules), routes.py (wire), errors.py (error bodies), seed.py (seed hook).
+Layout as every service: models.py (state and rules), routes.py (wire), errors.py (error bodies), seed.py (seed hook);
+schema_gate.py refuses names API v2.0's schema lacks.
 """
 from sandbox.app import Service
-from sandbox.bc import errors, routes, seed
+from sandbox.bc import errors, routes, schema_gate, seed
 from sandbox.identity.resources import BUSINESS_CENTRAL_AUDIENCE
 
 SERVICE = Service(
@@ -15,5 +16,6 @@ SERVICE = Service(
     faults=False,
     seed=seed.seed,
     prefix="/bc/",
-    not_found_code="BadRequest_NotFound",
+    check=schema_gate.check,
+    unknown_path=schema_gate.unknown_path,
 )

@@ -2,7 +2,7 @@
 and the apps registered on the environment's "Microsoft Entra Applications" page.
 
 Kinds: `bc:environments` (name -> {name, type, version}), `bc:<environment>:companies`,
-`bc:<environment>:companyInformation` (id = company id), `bc:<environment>:salespersonPurchasers` (each with
+`bc:<environment>:companyInformation` (id = company id), `bc:<environment>:salespeoplePurchasers` (each with
 `companyId`), `bc:<environment>:entraApplications` (id = client id, lower case: {clientId, description, state}).
 """
 from __future__ import annotations
@@ -83,11 +83,11 @@ def company_information(store, environment: str, company_id: str) -> dict | None
 
 
 def salespersons(store, environment: str, company_id: str) -> list[dict]:
-    return store.find(kind(environment, "salespersonPurchasers"), companyId=company_id.lower())
+    return store.find(kind(environment, "salespeoplePurchasers"), companyId=company_id.lower())
 
 
-SALESPERSONS = "salespersonPurchasers"
-# What a PATCH of salespersonPurchasers may change (id, code, companyId and timestamps are BC's own).
+SALESPERSONS = "salespeoplePurchasers"
+# What a PATCH of salespeoplePurchasers may change (id, code, companyId and timestamps are BC's own).
 SALESPERSON_WRITABLE = ("displayName", "email", "email2", "phoneNo", "jobTitle", "commisionPercent",
                         "privacyBlocked", "blocked")
 

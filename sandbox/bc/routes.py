@@ -37,7 +37,7 @@ def _check_call(ctx, tenant: str, environment: str) -> None:
 
 
 def _check_salesperson_call(ctx, tenant: str, environment: str) -> None:
-    """As _check_call; and BC < 26.0 has no salespersonPurchasers in API v2.0: the segment is unknown there."""
+    """As _check_call; and BC < 26.0 has no salespeoplePurchasers in API v2.0: the segment is unknown there."""
     _check_call(ctx, tenant, environment)
     if not models.serves_salespersons(ctx.store, environment):
         raise errors.resource_not_found(models.SALESPERSONS)
@@ -117,7 +117,7 @@ def list_salespersons(ctx, tenant: str, environment: str, company_id: str) -> Re
     company = _company(ctx, environment, company_id)
     docs = [_shape(ctx, environment, models.SALESPERSONS, s)
             for s in models.salespersons(ctx.store, environment, company["id"])]
-    return _collection(ctx, docs, _context(ctx, tenant, environment, f"companies({company['id']})/salespersonPurchasers"))
+    return _collection(ctx, docs, _context(ctx, tenant, environment, f"companies({company['id']})/salespeoplePurchasers"))
 
 
 def get_salesperson(ctx, tenant: str, environment: str, company_id: str, salesperson_id: str) -> Response:
@@ -151,7 +151,7 @@ def _body(ctx) -> dict:
 
 def _salesperson_response(ctx, tenant, environment, company_id, doc, status=200, headers=None) -> Response:
     """One salesperson as BC sends it; writes also carry its ETag header."""
-    body = {"@odata.context": _context(ctx, tenant, environment, f"companies({company_id})/salespersonPurchasers/$entity")}
+    body = {"@odata.context": _context(ctx, tenant, environment, f"companies({company_id})/salespeoplePurchasers/$entity")}
     body.update(_shape(ctx, environment, models.SALESPERSONS, doc))
     headers = headers or {**ODATA_HEADERS, "ETag": body["@odata.etag"]}
     return json_response(body, status, headers=dict(headers), content_type=JSON_TYPE)
@@ -192,11 +192,11 @@ ROUTES = [
     Route("GET", f"{PREFIX}/companies", list_companies),
     Route("GET", f"{PREFIX}/companies(<company_id>)", get_company),
     Route("GET", f"{PREFIX}/companies(<company_id>)/companyInformation", list_company_information),
-    Route("GET", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers", list_salespersons),
-    Route("GET", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers(<salesperson_id>)", get_salesperson),
-    Route("POST", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers", create_salesperson, write=True),
-    Route("PATCH", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers(<salesperson_id>)", patch_salesperson,
+    Route("GET", f"{PREFIX}/companies(<company_id>)/salespeoplePurchasers", list_salespersons),
+    Route("GET", f"{PREFIX}/companies(<company_id>)/salespeoplePurchasers(<salesperson_id>)", get_salesperson),
+    Route("POST", f"{PREFIX}/companies(<company_id>)/salespeoplePurchasers", create_salesperson, write=True),
+    Route("PATCH", f"{PREFIX}/companies(<company_id>)/salespeoplePurchasers(<salesperson_id>)", patch_salesperson,
           write=True),
-    Route("DELETE", f"{PREFIX}/companies(<company_id>)/salespersonPurchasers(<salesperson_id>)", delete_salesperson,
+    Route("DELETE", f"{PREFIX}/companies(<company_id>)/salespeoplePurchasers(<salesperson_id>)", delete_salesperson,
           write=True),
 ]

@@ -32,7 +32,7 @@ def seed(store, seed_doc: dict, ctx) -> None:
                 "industry": "", "picture@odata.mediaReadLink": "", "lastModifiedDateTime": stamp})
             for person in company.get("salespersons") or []:
                 person_id = str(person.get("id") or stable_id(env, company_id, person["code"])).lower()
-                store.put(kind(env, "salespersonPurchasers"), person_id, {
+                store.put(kind(env, "salespeoplePurchasers"), person_id, {
                     "id": person_id, "companyId": company_id, "code": person["code"],
                     "displayName": person.get("displayName", ""), "email": person.get("email", ""),
                     "email2": "", "phoneNo": "", "jobTitle": person.get("jobTitle", ""),

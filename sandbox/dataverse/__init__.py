@@ -2,13 +2,14 @@
 
 Layout as every service: models.py (records and rules), routes.py (wire), errors.py (codes, messages, error
 bodies), seed.py (seed hook); plus solution_imports.py (the async import state machine), metadata.py (tables),
-query.py (OData options) and batch.py ($batch). Solution zips are read by solution_import/package.py.
+query.py (OData options), batch.py ($batch) and schema_gate.py (refuses names Dataverse's schema lacks).
+Solution zips are read by solution_import/package.py.
 """
 from __future__ import annotations
 
 from sandbox.app import Service
 
-from . import errors, seed
+from . import errors, schema_gate, seed
 from .routes import routes
 
 
@@ -27,4 +28,6 @@ SERVICE = Service(
     seed=seed.seed,
     prefix="/orgs/",
     fault=errors.render_fault,
+    check=schema_gate.check,
+    unknown_path=schema_gate.unknown_path,
 )

@@ -2,7 +2,8 @@
 
 Change sets are atomic (OrgModel.transaction), may not hold GETs or other change sets, and let later
 parts refer to an earlier part's new record as `$<Content-ID>`. At most 1000 requests per batch.
-Without `Prefer: odata.continue-on-error` the batch stops at the first failure and answers 400.
+Without `Prefer: odata.continue-on-error` the batch stops at the first failure and answers 400. Every line
+ends with CRLF, the last one too; otherwise the batch fails as Dataverse's does ("Stream was not readable").
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ MAX_REQUESTS = 1000
 CRLF = "\r\n"
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 _REFERENCE = re.compile(r"^\$(\d+)(/.*)?$")
+_BARE_LF = re.compile(r"(?<!\r)\n")
 
 
 @dataclass
@@ -181,10 +183,27 @@ def _render(response: Response, content_id: str | None) -> str:
     return CRLF.join(lines) + CRLF + CRLF + (payload + CRLF if payload else "")
 
 
+def _not_crlf(ctx, items: list) -> Response:
+    """A body whose lines do not all end with CRLF: 400, the first part failing with "Stream was not readable"."""
+    parts = [part for item in items for part in (item.parts if isinstance(item, ChangeSet) else [item])]
+    entity_set = urlsplit(parts[0].url).path.rstrip("/").rsplit("/", 1)[-1].split("(", 1)[0] if parts else ""
+    failed = errors.render_error(ctx, 400, errors.INVALID_PAYLOAD, (
+        f"Error identified in Payload provided by the user for Entity :'{entity_set}', For more information on "
+        "this error please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293  ---->  "
+        "InnerException : System.ArgumentException: Stream was not readable."))
+    boundary = f"batchresponse_{uuid.uuid4()}"
+    body = f"--{boundary}{CRLF}{_render(failed, None)}--{boundary}--{CRLF}"
+    return Response(body, status=400, headers={"OData-Version": "4.0"},
+                    content_type=f"multipart/mixed; boundary={boundary}")
+
+
 def run_batch(ctx, org: str) -> Response:
     if ctx.in_batch:
         raise errors.bad_request("A batch cannot contain another batch.")
-    items = parse_batch(ctx.request.headers.get("Content-Type", ""), ctx.request.get_data(as_text=True))
+    text = ctx.request.get_data(as_text=True)
+    items = parse_batch(ctx.request.headers.get("Content-Type", ""), text)
+    if _BARE_LF.search(text):
+        return _not_crlf(ctx, items)
     continue_on_error = "odata.continue-on-error" in parse_prefer(ctx.request.headers.get("Prefer"))
     boundary = f"batchresponse_{uuid.uuid4()}"
     out, failed = [], False

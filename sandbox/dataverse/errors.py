@@ -14,12 +14,13 @@ from solution_import.package import PackageError
 class DataverseError(Exception):
     """A refusal with Dataverse's HTTP status, error code and message (never a secret in the text)."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None, schema: bool = False):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.schema = schema  # a refusal by Microsoft's schema (counted apart, see sandbox/app.py SchemaRefusal)
 
 
 NOT_A_MEMBER = "0x80072560"            # 403 "The user is not a member of the organization."
@@ -40,6 +41,7 @@ SOLUTION_OPERATION_BUSY = "0x80071151"  # -2147020463: another solution operatio
 INHERITED_ROLE = "0x80044152"          # RestrictInheritedRole "Inherited roles cannot be modified."
 INHERITED_ROLE_DELETE = "0x8004140c"   # "Cannot delete a role that is inherited from a parent business."
 USER_NOT_IN_BUSINESS = "0x8004021d"    # invalid user id, business id, or user not in the business
+INVALID_PAYLOAD = "0x80048d19"         # "Error identified in Payload provided by the user for Entity :'…'"
 BATCH_LIMIT = "0x8006088a"             # more than 1000 requests in a $batch (code unconfirmed)
 
 THROTTLE_MESSAGE = "Number of requests exceeded the limit of 6000 over time window of 300 seconds."
@@ -109,8 +111,8 @@ def throttled(retry_after: int = 5) -> DataverseError:
 
 # -- the service's bodies (sandbox/app.py's Service hooks) ------------------------------------------------
 def render_error(ctx, status: int, code: str, message: str) -> Response:
-    """Dataverse's error body; framework codes (not 0x…) become Dataverse's generic ones."""
-    if not str(code).startswith("0x"):
+    """Dataverse's error body; framework codes (not 0x…) become Dataverse's generic ones ("" stays: POST WhoAmI)."""
+    if code != "" and not str(code).startswith("0x"):
         code = _GENERIC.get(status, "0x80060888")
     return json_response({"error": {"code": code, "message": message}}, status, {"OData-Version": "4.0"})
 

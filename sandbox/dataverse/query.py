@@ -1,7 +1,7 @@
 """Dataverse query options over records: $filter, $select, $expand (one level), $orderby, $top, paging.
 
 Uses the shared sandbox/odata.py in its Dataverse dialect (no `in` operator; Microsoft.Dynamics.CRM.In/NotIn with
-`@alias` parameters); turns its errors and unknown properties into Dataverse's 0x80060888.
+`@alias` parameters); turns its errors into Dataverse's 0x80060888; unknown properties are schema_gate's.
 """
 from __future__ import annotations
 
@@ -13,14 +13,12 @@ from sandbox import odata
 from . import errors
 from .metadata import BY_SET, Table
 from .models import public
+from .schema_gate import check_navigation, check_property
 
 MAX_PAGE_SIZE = 5000
 _EXPAND = re.compile(r"\s*([A-Za-z_]\w*)\s*(?:\((.*?)\))?\s*(?:,|$)")
 
 
-def _no_property(name: str, table: Table) -> errors.DataverseError:
-    return errors.bad_request(
-        f"Could not find a property named '{name}' on type 'Microsoft.Dynamics.CRM.{table.logical_name}'.")
 
 
 def parse_prefer(header: str | None) -> dict[str, str]:
@@ -33,9 +31,9 @@ def parse_prefer(header: str | None) -> dict[str, str]:
 
 
 def check_select(table: Table, fields: list[str] | None) -> None:
+    """Names Dataverse's schema gives the table (schema_gate); a known column the sandbox lacks reads as null."""
     for name in fields or []:
-        if name not in table.columns:
-            raise _no_property(name, table)
+        check_property(name, table.logical_name)
 
 
 def parse_expand(table: Table, text: str | None) -> list[tuple[str, list[str] | None]]:
@@ -47,9 +45,9 @@ def parse_expand(table: Table, text: str | None) -> list[tuple[str, list[str] | 
         if not match.group(1):
             continue
         nav, options = match.group(1), match.group(2)
+        check_navigation(nav, table.logical_name)
         if nav not in table.collections and nav not in table.lookups:
-            raise errors.bad_request(f"Could not find a property named '{nav}' on type "
-                                     f"'Microsoft.Dynamics.CRM.{table.logical_name}'.")
+            raise errors.bad_request(f"The sandbox does not expand '{nav}'.")  # a sandbox limit, not Dataverse's
         fields = None
         for option in (options or "").split(";"):
             key, _, value = option.partition("=")
@@ -79,6 +77,8 @@ def shape(model, table: Table, doc: dict, fields: list[str] | None, annotations:
     record = public(doc)
     out = {"@odata.etag": model.etag(table.entity_set, doc[table.primary_id])}
     keep = set(fields) | {table.primary_id} if fields is not None else None
+    for name in fields or ():
+        record.setdefault(name, None)   # a selected column without a value is served as null
     for key, value in record.items():
         if keep is None or key in keep:
             out[key] = value
@@ -119,12 +119,11 @@ def collection(model, table: Table, docs: list[dict], args, prefer: dict, base_u
             predicate = odata.Filter(text, resolve=lambda doc, path: _resolve(model, table, doc, path),
                                      case_insensitive=True, dialect=odata.DATAVERSE, aliases=aliases)
             for name in predicate.properties():
-                if name not in table.columns and name not in table.collections:
-                    raise _no_property(name, table)
+                check_property(name, table.logical_name, navigation=True)   # any/all over a navigation
             docs = [doc for doc in docs if predicate(doc)]
         for name in (args.get("$orderby") or "").split(","):
-            if name.strip() and name.split()[0] not in table.columns:
-                raise _no_property(name.split()[0], table)
+            if name.strip():
+                check_property(name.split()[0], table.logical_name)
         docs = odata.order_by(docs, args.get("$orderby"))
         total = len(docs)
         top = odata.parse_top(args.get("$top"))

@@ -9,7 +9,7 @@ from urllib.parse import unquote
 from werkzeug.wrappers import Response
 
 from sandbox import schema
-from sandbox.app import Route, ServiceError, json_response
+from sandbox.app import Route, SchemaRefusal, ServiceError, json_response
 
 from . import errors
 from .errors import DataverseError
@@ -52,7 +52,8 @@ def guarded(handler):
         try:
             return handler(ctx, **url_vars)
         except DataverseError as error:
-            raise ServiceError(error.status, error.code, error.message, error.headers) from None
+            kind = SchemaRefusal if error.schema else ServiceError
+            raise kind(error.status, error.code, error.message, error.headers) from None
     run.__name__ = handler.__name__
     return run
 
@@ -81,9 +82,11 @@ def answer(body, status: int = 200, headers: dict | None = None) -> Response:
 
 
 def table_of(entity_set: str):
+    """The served table; an entity set Dataverse has but the sandbox does not serve is 501 (unknown ones never get
+    here: schema_gate refuses them)."""
     table = BY_SET.get(entity_set)
     if table is None:
-        raise errors.bad_request(f"Resource not found for the segment '{entity_set}'.")
+        raise DataverseError(501, errors.BAD_REQUEST, f"The sandbox does not serve the entity set '{entity_set}'.")
     return table
 
 

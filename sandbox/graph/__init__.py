@@ -2,12 +2,12 @@
 
 Layout as every service: models.py (directory state and rules; apps.py for applications and grants), routes.py
 (all routes; directory_routes.py, app_routes.py and batch.py are the wire layer), errors.py (error bodies),
-seed.py (seed hook).
+seed.py (seed hook); schema_gate.py refuses names Graph's schema lacks.
 """
 from mscloud.wellknown import GRAPH_APP_ID
 from sandbox.app import Service
 
-from . import errors, routes, seed
+from . import errors, routes, schema_gate, seed
 
 GRAPH_AUDIENCES = ("https://graph.microsoft.com", GRAPH_APP_ID)
 
@@ -23,4 +23,6 @@ SERVICE = Service(
     retry_after="1",
     throttle_code="TooManyRequests",
     unavailable_code="serviceNotAvailable",
+    check=schema_gate.check,
+    unknown_path=schema_gate.unknown_path,
 )

@@ -297,7 +297,8 @@ class Apps(TenantModel):
                "appDisplayName": app["displayName"], "displayName": app["displayName"],
                "appRoles": list(app.get("appRoles", []))}
         doc.update({k: v for k, v in body.items() if not k.startswith("@odata.")})
-        doc.update(id=str(uuid.uuid4()), appId=app_id, createdDateTime=now(),
+        # v1.0 servicePrincipal has no createdDateTime
+        doc.update(id=str(uuid.uuid4()), appId=app_id,
                    _replicatedAt=consistency.load(self.store).due("servicePrincipal"))   # when Dataverse sees it
         return self._put("servicePrincipals", doc)
 

@@ -9,12 +9,9 @@ from sandbox.app import json_response
 
 from . import permissions as perm
 from .errors import bad_request
-from .models import USER_DEFAULT, USER_READ_ONLY, USER_WRITABLE, directory
+from .models import USER_DEFAULT, directory
 from .query import collection, created, entity, no_content, read_json
 from .routing import V, route
-
-USER_KNOWN = set(USER_DEFAULT) | USER_WRITABLE | USER_READ_ONLY | {"createdDateTime"}
-
 
 def _user_views(d) -> list[dict]:
     state = d.licence_state()
@@ -28,7 +25,7 @@ def _group_default(view: dict) -> dict:
 # -- users ----------------------------------------------------------------------------------------
 def list_users(ctx):
     perm.require(ctx, perm.READ_USERS)
-    return collection(ctx, _user_views(directory(ctx)), "users", USER_DEFAULT, USER_KNOWN, "user")
+    return collection(ctx, _user_views(directory(ctx)), "users", USER_DEFAULT, type_name="user")
 
 
 def count_users(ctx):
@@ -43,14 +40,14 @@ def get_user(ctx, key):
     perm.require(ctx, perm.READ_USERS)
     d = directory(ctx)
     user = d.user(key)
-    return entity(ctx, d.user_view(user, d.licence_state()), "users", USER_DEFAULT, USER_KNOWN, "user")
+    return entity(ctx, d.user_view(user, d.licence_state()), "users", USER_DEFAULT, type_name="user")
 
 
 def create_user(ctx):
     perm.require(ctx, perm.WRITE_USERS)
     d = directory(ctx)
     user = d.create_user(read_json(ctx))
-    response = entity(ctx, d.user_view(user, d.licence_state()), "users", USER_DEFAULT, USER_KNOWN, "user", 201)
+    response = entity(ctx, d.user_view(user, d.licence_state()), "users", USER_DEFAULT, type_name="user", status=201)
     response.headers["Location"] = f"{ctx.base_url}/v1.0/users/{user['id']}"
     return response
 
@@ -71,7 +68,7 @@ def assign_user_licence(ctx, key):
     perm.require(ctx, perm.ASSIGN_USER_LICENCE)
     d = directory(ctx)
     user = d.assign_user_licence(key, read_json(ctx))
-    return entity(ctx, d.user_view(user, d.licence_state()), "users", USER_DEFAULT, USER_KNOWN, "user")
+    return entity(ctx, d.user_view(user, d.licence_state()), "users", USER_DEFAULT, type_name="user")
 
 
 def licence_details(ctx, key):

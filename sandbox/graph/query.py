@@ -11,6 +11,7 @@ from sandbox import odata
 from sandbox.app import json_response
 
 from .errors import bad_request
+from .schema_gate import check_property
 
 MAX_TOP = 999
 DEFAULT_PAGE = 100
@@ -35,16 +36,14 @@ def eventual(ctx) -> bool:
     return ctx.request.headers.get("ConsistencyLevel", "").strip().lower() == "eventual"
 
 
-def selection(ctx, known: Iterable[str] | None, type_name: str) -> list[str] | None:
-    """`$select` fields; a property the type does not have is Graph's 400."""
+def selection(ctx, type_name: str) -> list[str] | None:
+    """`$select` fields; a property Graph's schema does not give the type is Graph's 400 (schema_gate)."""
     try:
         fields = odata.parse_select(ctx.request.args.get("$select"))
     except odata.ODataError as err:
         raise bad_request(str(err)) from None
-    if fields is not None and known is not None:
-        for name in fields:
-            if name not in known:
-                raise bad_request(f"Could not find a property named '{name}' on type 'microsoft.graph.{type_name}'.")
+    for name in fields or ():
+        check_property(name, type_name, select=True)
     return fields
 
 
@@ -59,8 +58,8 @@ def shape(view: dict, fields: list[str] | None, default: Iterable[str] | None) -
 
 
 def entity(ctx, view: dict, context: str, default: Iterable[str] | None = None,
-           known: Iterable[str] | None = None, type_name: str = "entity", status: int = 200):
-    fields = selection(ctx, known, type_name)
+           type_name: str = "entity", status: int = 200):
+    fields = selection(ctx, type_name)
     body = {"@odata.context": f"{ctx.base_url}/v1.0/$metadata#{context}/$entity"}
     body.update(shape(view, fields, default))
     return json_response(body, status)
@@ -78,10 +77,10 @@ def no_content() -> Response:
 
 
 def collection(ctx, views: list[dict], context: str, default: Iterable[str] | None = None,
-               known: Iterable[str] | None = None, type_name: str = "entity", max_top: int = MAX_TOP):
+               type_name: str = "entity", max_top: int = MAX_TOP):
     """A filtered, selected page of `views` with `@odata.nextLink` (and `@odata.count` when asked)."""
     args = ctx.request.args
-    fields = selection(ctx, known, type_name)
+    fields = selection(ctx, type_name)
     want_count = args.get("$count", "").lower() == "true"
     if want_count and not eventual(ctx):
         # Unconfirmed wording; Graph requires ConsistencyLevel: eventual for $count on directory objects.
@@ -93,12 +92,12 @@ def collection(ctx, views: list[dict], context: str, default: Iterable[str] | No
             predicate = odata.Filter(text, case_insensitive=True)
             if not eventual(ctx) and _advanced(predicate.ast):
                 raise bad_request("Unsupported Query.", code="Request_UnsupportedQuery")
-            if known is not None:
-                for prop in predicate.properties():
-                    if prop.split("/")[0] not in known:
-                        raise bad_request(f"Could not find a property named '{prop}' on type "
-                                          f"'microsoft.graph.{type_name}'.")
+            for prop in predicate.properties():
+                check_property(prop, type_name)
             views = [v for v in views if predicate(v)]
+        for part in (args.get("$orderby") or "").split(","):
+            if part.strip():
+                check_property(part.split()[0], type_name)
         views = odata.order_by(views, args.get("$orderby"))
         top = odata.parse_top(args.get("$top"), max_top)
         if top == 0:

@@ -44,6 +44,12 @@ class GraphSchema:
             self._templates.setdefault(len(segments), []).append((-literal, pattern, template))
         for candidates in self._templates.values():
             candidates.sort(key=lambda c: (c[0], c[2]))
+        # every leading part of every template, for unknown_segment()
+        self._prefixes: dict[int, list[re.Pattern]] = {}
+        for prefix in {tuple(t.strip("/").split("/")[:n]) for t in data["paths"]
+                       for n in range(1, t.strip("/").count("/") + 2)}:
+            pattern = re.compile("/".join(_segment_pattern(s) for s in prefix) + r"\Z")
+            self._prefixes.setdefault(len(prefix), []).append(pattern)
 
     def has_root(self, segment: str) -> bool:
         """An entity set, singleton or key-form root (`users`, `organization`, `applications(appId='{appId}')`)."""
@@ -64,6 +70,20 @@ class GraphSchema:
         for _, pattern, template in self._templates.get(len(segments), ()):
             if pattern.match("/".join(segments)):
                 return template
+        return None
+
+    def unknown_segment(self, path: str) -> str | None:
+        """The first segment of `path` that no Graph path has at its place (`users/u1/foo` -> `foo`), or None when
+        every segment is known or the path leaves the recorded region (where the file cannot tell)."""
+        segments = _graph_path(path).split("/")
+        if not self.has_root(segments[0]):
+            return segments[0]
+        if not self.covers(path):
+            return None
+        for depth in range(2, len(segments) + 1):
+            prefix = "/".join(segments[:depth])
+            if not any(pattern.match(prefix) for pattern in self._prefixes.get(depth, ())):
+                return segments[depth - 1]
         return None
 
     def methods(self, path: str) -> frozenset[str]:

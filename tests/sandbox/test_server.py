@@ -211,7 +211,8 @@ def test_routes_metrics_and_writes():
     assert missing.headers["x-why"] == "missing" and missing.headers["request-id"]
     snapshot = app.metrics.snapshot()
     assert snapshot == {"total": 3, "requests": {"PUT /t/things/{key}": 1, "GET /t/things/{key}": 2},
-                        "writes": 1, "writes_by_route": {"PUT /t/things/{key}": 1}}
+                        "writes": 1, "writes_by_route": {"PUT /t/things/{key}": 1},
+                        "schema_refusals": 0, "schema_refused": {}}
 
 
 def test_batch_parts_are_not_requests_but_writes_count():

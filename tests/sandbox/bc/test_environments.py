@@ -2,7 +2,7 @@
 page, and the API v2.0 entity sets of its version.
 
 One private sandbox (tests/sandboxkit.py, add_bc_environments): on `Production` the integration app is Disabled,
-`Legacy` runs BC 25.5 (before salespersonPurchasers existed) and registers only the admin app, `Variant` has a
+`Legacy` runs BC 25.5 (before salespeoplePurchasers existed) and registers only the admin app, `Variant` has a
 salesperson page without some fields.
 """
 from __future__ import annotations
@@ -68,12 +68,12 @@ def test_bc_before_26_has_no_salespersons_endpoint(running):
     token = running.admin_token(BC_SCOPE)
     companies = bc_get(running, token, "Legacy", "companies").json()["value"]
     assert [c["systemVersion"] for c in companies] == ["25.5.30849.0"]
-    response = bc_get(running, token, "Legacy", f"companies({COMPANY})/salespersonPurchasers")
+    response = bc_get(running, token, "Legacy", f"companies({COMPANY})/salespeoplePurchasers")
     assert response.status_code == 404
     error = response.json()["error"]
     assert error["code"] == "BadRequest_ResourceNotFound"
-    assert error["message"].startswith("Resource not found for the segment 'salespersonPurchasers'.")
-    assert bc_get(running, token, "Production", f"companies({COMPANY})/salespersonPurchasers").status_code == 200
+    assert error["message"].startswith("Resource not found for the segment 'salespeoplePurchasers'.")
+    assert bc_get(running, token, "Production", f"companies({COMPANY})/salespeoplePurchasers").status_code == 200
 
 
 def test_a_page_without_a_field_refuses_it_in_select(running):
@@ -81,7 +81,7 @@ def test_a_page_without_a_field_refuses_it_in_select(running):
     microsoft/AL#6816; status 400 BadRequest unconfirmed). No released version of page 30075 lacks a field (its
     first, unreleased commit had five); the `salespersonFields` knob stands for a page that does."""
     token = running.admin_token(BC_SCOPE)
-    path = f"companies({COMPANY})/salespersonPurchasers"
+    path = f"companies({COMPANY})/salespeoplePurchasers"
     refused = bc_get(running, token, "Variant", path, **{"$select": "code,displayName,blocked"})
     assert refused.status_code == 400
     assert refused.json()["error"]["message"].startswith("Could not find a property named 'blocked'")

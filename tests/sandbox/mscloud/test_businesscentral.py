@@ -1,4 +1,4 @@
-"""mscloud's BusinessCentralClient against the sandbox: companies, companyInformation, salespersonPurchasers; an app
+"""mscloud's BusinessCentralClient against the sandbox: companies, companyInformation, salespeoplePurchasers; an app
 BC does not let in, an environment before BC 26.0, a salesperson page without some fields."""
 import pytest
 
@@ -57,7 +57,7 @@ def test_before_bc_26_salespersons_are_unavailable_not_an_error_of_the_request(e
     assert [c["id"] for c in bc.companies()] == [COMPANY]
     with pytest.raises(SalespersonsUnavailable) as unavailable:
         bc.salespersons(COMPANY, ["code"])
-    assert "environment Legacy has no salespersonPurchasers in API v2.0 (it came with Business Central 26.0)" in str(
+    assert "environment Legacy has no salespeoplePurchasers in API v2.0 (it came with Business Central 26.0)" in str(
         unavailable.value)
 
 
@@ -67,4 +67,4 @@ def test_fields_a_page_lacks_are_dropped_from_select(environments):
     rows, missing = bc.salespersons(COMPANY, ["code", "displayName", "email", "blocked"])
     assert missing == ["email", "blocked"]
     assert sorted(r["code"] for r in rows) == ["AH", "BK", "JR"] and all("blocked" not in r for r in rows)
-    assert count(environments.metrics(), "GET", "/salespersonPurchasers") == 3   # one more read per missing field
+    assert count(environments.metrics(), "GET", "/salespeoplePurchasers") == 3   # one more read per missing field

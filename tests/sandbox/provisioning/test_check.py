@@ -198,7 +198,7 @@ def test_blocked_salesperson_fails(cloud, stack_up):
     bc = cloud.clients.business_central("Production")
     company = bc.company_named("CRONUS USA, Inc.")
     person = next(p for p in bc.salespersons(company["id"])[0] if p["code"] == "BK")
-    path = f"companies({company['id']})/salespersonPurchasers({person['id']})"
+    path = f"companies({company['id']})/salespeoplePurchasers({person['id']})"
     cloud.bc_patch(path, {"blocked": True})
     try:
         code, found = checks(cloud)
@@ -341,13 +341,13 @@ def test_an_app_not_registered_in_business_central_fails_naming_the_page_and_the
 
 
 def test_bc_before_26_says_what_was_not_checked_and_passes(cloud, stack_up):
-    """BC 25.x has no salespersonPurchasers (tests/sandbox/bc/test_environments.py): a warning saying so and why;
+    """BC 25.x has no salespeoplePurchasers (tests/sandbox/bc/test_environments.py): a warning saying so and why;
     the Sales users of the couplings are still checked."""
     results = checks_on(cloud, "Legacy")
     assert [r for r in results if r.result == "fail"] == []
     warning = next(r for r in results if r.name == "salesperson coupling.not-checked")
     assert warning.result == "warn" and warning.object == "environment Legacy"
-    assert "has no salespersonPurchasers in API v2.0 (it came with Business Central 26.0)" in warning.detail
+    assert "has no salespeoplePurchasers in API v2.0 (it came with Business Central 26.0)" in warning.detail
     assert "26.0 or later" in warning.fix
     assert [r.result for r in results if r.name == "salesperson coupling"] == ["pass", "pass"]
 

@@ -33,7 +33,7 @@ def test_valid_couplings_are_output_with_few_reads_and_no_writes(sandbox, capsys
     created = provider.create(news)
     metrics = sandbox.metrics()
     assert metrics["writes"] == 0
-    assert api_requests(metrics) <= 3   # companies, salespersonPurchasers, one systemusers query
+    assert api_requests(metrics) <= 3   # companies, salespeoplePurchasers, one systemusers query
     couplings = created.outs["couplings"]
     assert [(c["code"], c["displayName"], c["salesUser"]) for c in couplings] == [
         ("AH", "Annette Hill", "ann@contoso.com"), ("BK", "Bob Kane", "bob@contoso.com")]
@@ -92,7 +92,7 @@ def test_up_on_bc_before_26_checks_the_sales_users_and_warns(environments, capsy
         on_environment(environments, "Legacy", {"AH": "ann@contoso.com", "BK": "bob@contoso.com"}))
     assert [(c["code"], c["salesUser"]) for c in created.outs["couplings"]] == [
         ("AH", "ann@contoso.com"), ("BK", "bob@contoso.com")]
-    assert "salespersons not checked in Business Central: environment Legacy has no salespersonPurchasers" in (
+    assert "salespersons not checked in Business Central: environment Legacy has no salespeoplePurchasers" in (
         capsys.readouterr().err)
     with pytest.raises(CouplingError, match="Sales user nobody@contoso.com .* does not exist in Dataverse"):
         SalespersonCouplingsProvider().create(on_environment(environments, "Legacy", {"AH": "nobody@contoso.com"}))

@@ -279,16 +279,13 @@ PRODUCT_SENDS = [
     # Business Central (mscloud/businesscentral.py, provisioning/check.py, provisioning/couplings.py)
     ("bc", "root", None, "companies"),
     ("bc", "set", None, "companyInformation"),
-    ("bc", "set", None, "salespersonPurchasers"),
+    ("bc", "set", None, "salespeoplePurchasers"),
     *[("bc", "field", "company", f) for f in ("id", "name", "displayName")],
     ("bc", "field", "companyInformation", "currencyCode"),
     *[("bc", "field", "salespersonPurchaser", f) for f in ("code", "displayName", "email", "blocked")],
 ]
 
-KNOWN_MISMATCHES = {
-    ("bc", "set", None, "salespersonPurchasers"):
-        "mscloud/businesscentral.py and sandbox/bc use salespersonPurchasers; API v2.0's set is salespeoplePurchasers",
-}
+KNOWN_MISMATCHES: dict = {}
 
 
 def known(entry) -> bool:
