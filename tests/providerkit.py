@@ -4,8 +4,18 @@ Sandbox tests subclass `ProviderCloud` for their module's own helpers (metrics f
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+from harness.sandbox import start_sandbox
 from mscloud.connection import clients_for, connection
 from solution_import.package import read_package
+
+
+@contextmanager
+def private_provider_cloud(tmp_path_factory, name: str):
+    """A module's own sandbox (default seed) as providers see it, stopped when the module's tests are done."""
+    with start_sandbox(tmp_path_factory.mktemp(name) / "data") as running:
+        yield ProviderCloud(running)
 
 
 class ProviderCloud:

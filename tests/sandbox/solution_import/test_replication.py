@@ -15,17 +15,10 @@ from mscloud.replication import BOUND_ENV
 from solution_import.common import DataverseSetupError
 from solution_import.roles import RoleAssignmentProvider
 from solution_import.users import ApplicationUserProvider, IntegrationUserAccessProvider
-from tests.providerkit import ProviderCloud
-from tests.sandboxkit import start_sandbox
 
 pytestmark = pytest.mark.sandbox
 SALES_SKU = "1e1a282c-9c54-43a2-9310-98ef728faace"
 
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    with start_sandbox(tmp_path_factory.mktemp("replication") / "data") as running:
-        yield ProviderCloud(running)
 
 
 def new_licensed_user(cloud) -> str:

@@ -16,19 +16,12 @@ from mscloud.errors import NotFound
 from solution_import.common import DataverseSetupError
 from solution_import.importjob import ImportFailed
 from solution_import.solution import IntegrationSolutionProvider
-from tests.providerkit import ProviderCloud
 from tests.sandbox.solution_import.test_providers import ADD_ON, SAMPLE_10, SAMPLE_11
-from tests.sandboxkit import start_sandbox
 
 pytestmark = pytest.mark.sandbox
 
 PRODUCT_AVAILABILITY_USER = "e1f0c3a4-5b6d-4c7e-8f90-a1b2c3d4e5f6"
 
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory):
-    with start_sandbox(tmp_path_factory.mktemp("solution-operations") / "data") as running:
-        yield ProviderCloud(running)
 
 
 def dataverse_posts(cloud) -> dict:
