@@ -10,16 +10,16 @@ Reads are paged and per kind, never per user, so the request count does not grow
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
-from mscloud.businesscentral import REGISTRATION_PAGE, NotRegisteredInBusinessCentral
 from mscloud.errors import ServiceError
 from mscloud.odata import odata_string
 from mscloud.wellknown import (APPLICATION, DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION_SCOPE, FIXED_ID_ROLES,
                                 INTEGRATION, PRODUCT_AVAILABILITY_USER, SYSTEM_ADMINISTRATOR_TEMPLATE, USER)
 from provisioning import couplings
+from provisioning.check_bc import BC_ACCESS, check_bc_access, check_currency, check_salespersons  # noqa: F401
+from provisioning.check_results import FAIL, PASS, WARN, CheckResult, exit_code, failed, passed, warned  # noqa: F401
 from provisioning.credentials import (DEFAULT_CREDENTIAL_WINDOW_DAYS, EXPIRED, EXPIRING, NO_END, NONE,
                                       credential_expiry)
 from provisioning.licenses import LicenseError, LicenseReader
@@ -29,42 +29,12 @@ from solution_import.role_lookup import declared_role_ids, pick_root_role, role_
 from solution_import.roles import holder_rows
 from solution_import.versions import VersionError, compare_versions
 
-PASS, FAIL, WARN = "pass", "fail", "warn"
 _ROLE_FIELDS = ["roleid", "name", "_roletemplateid_value", "_businessunitid_value"]
 _USER_FIELDS = ["systemuserid", "domainname", "applicationid", "isdisabled", "accessmode", "_businessunitid_value"]
 # What one check cannot read is reported as that check's failure; anything else is a bug and propagates.
 READ_ERRORS = (ServiceError, DataverseSetupError, couplings.CouplingError, LicenseError, PackageError, VersionError)
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """One rule applied to one object; `fix` is one line for a fail or warn."""
-
-    name: str
-    result: str
-    object: str
-    detail: str
-    fix: str = ""
-
-    def as_json(self) -> dict:
-        return asdict(self)
-
-
-def passed(name, obj, detail) -> CheckResult:
-    return CheckResult(name, PASS, obj, detail)
-
-
-def failed(name, obj, detail, fix) -> CheckResult:
-    return CheckResult(name, FAIL, obj, detail, fix)
-
-
-def warned(name, obj, detail, fix) -> CheckResult:
-    return CheckResult(name, WARN, obj, detail, fix)
-
-
-def exit_code(results: list[CheckResult]) -> int:
-    """0 when nothing failed (warnings allowed), 1 otherwise."""
-    return 1 if any(r.result == FAIL for r in results) else 0
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -261,74 +231,6 @@ def check_solution(env: LiveEnvironment) -> list[CheckResult]:
         return [failed(name, obj, f"version {installed} installed, the stack's package is {package.version}",
                        "run `pulumi up` (upgrades the solution)")]
     return [passed(name, obj, f"version {installed} installed (stack: {package.version})")]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# 3. Business Central lets the toolkit in (no API lists its registered apps: a refused read is the test)
-
-BC_ACCESS = "business central access"
-
-
-def check_bc_access(env: LiveEnvironment) -> list[CheckResult]:
-    client_id = env.clients.credential.client_id
-    obj = f"app {client_id} in environment {env.settings.business_central.environment}"
-    try:
-        company = env.company
-    except NotRegisteredInBusinessCentral:
-        return [failed(BC_ACCESS, obj, "Business Central rejected the app's token (401 Authentication_InvalidCredentials)",
-                       f"in Business Central open {REGISTRATION_PAGE}, add Client ID {client_id} with State Enabled "
-                       f"and permission sets, Grant Consent; in Entra ID give the app Business Central's "
-                       f"API.ReadWrite.All with admin consent")]
-    return [passed(BC_ACCESS, obj, f"registered: reads company {company.get('name')}")]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# 4. Currency
-
-
-def check_currency(env: LiveEnvironment) -> list[CheckResult]:
-    name = "currency"
-    info = env.bc.company_information(str(env.company["id"]))
-    code = str(info.get("currencyCode") or "").strip().upper()
-    obj = f"currency {code or '(none)'} of {env.company.get('name')}"
-    currencies = env.dataverse.list("transactioncurrencies", select=["transactioncurrencyid", "isocurrencycode"])
-    codes = sorted({str(c.get("isocurrencycode") or "").upper() for c in currencies})
-    if not code:
-        return [failed(name, obj, "the company has no local currency code in Business Central",
-                       "set the LCY Code in BC General Ledger Setup")]
-    if code not in codes:
-        return [failed(name, obj, f"no Dataverse transaction currency {code} (has: {', '.join(codes) or 'none'})",
-                       f"add the currency {code} in Dataverse (Settings > Business Management > Currencies)")]
-    return [passed(name, obj, f"Dataverse has transaction currency {code}")]
-
-
-# ---------------------------------------------------------------------------------------------------------
-# 5. Salesperson couplings (the seed's failure cause: records in Sales need owners)
-
-
-def check_salespersons(env: LiveEnvironment) -> list[CheckResult]:
-    name = "salesperson coupling"
-    mapping = dict(env.settings.salespersons)
-    salespersons, unchecked = couplings.read_salespersons(env.bc, env.company)
-    users = couplings.read_sales_users(env.dataverse, mapping.values())
-    results = []
-    if unchecked:   # an older Business Central: say what could not be checked, check the rest
-        results.append(warned(f"{name}.not-checked", f"environment {env.settings.business_central.environment}",
-                              unchecked, "update the environment to Business Central 26.0 or later, or review the "
-                              "couplings in BC (Dataverse Connection Setup, Couple Salespersons)"))
-    for code in sorted(mapping, key=str.upper):
-        obj = f"salesperson {code.upper()} -> {mapping[code].lower()}"
-        _, problems, _ = couplings.evaluate({code: mapping[code]}, salespersons, users)
-        if problems:
-            results.append(failed(name, obj, "; ".join(problems),
-                                  "unblock or create the salesperson in BC, or fix the user in bcsi:salespersons"))
-        else:
-            results.append(passed(name, obj, "salesperson active; Sales user enabled with a role"))
-    _, _, unmapped = couplings.evaluate(mapping, salespersons, [])
-    for code in unmapped:
-        results.append(warned(f"{name}.unmapped", f"salesperson {code}", "no Sales user in bcsi:salespersons",
-                              f"map {code} to a Sales user in bcsi:salespersons (records it owns will not sync)"))
-    return results
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -276,7 +276,7 @@ PRODUCT_SENDS = [
     *[("dataverse", "parameter", "ImportSolutionAsync", p) for p in ("OverwriteUnmanagedCustomizations",
                                                                      "PublishWorkflows", "CustomizationFile",
                                                                      "ImportJobId")],
-    # Business Central (mscloud/businesscentral.py, provisioning/check.py, provisioning/couplings.py)
+    # Business Central (mscloud/businesscentral.py, provisioning/check_bc.py, provisioning/couplings.py)
     ("bc", "root", None, "companies"),
     ("bc", "set", None, "companyInformation"),
     ("bc", "set", None, "salespeoplePurchasers"),
