@@ -14,8 +14,10 @@ import time
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 
 from mscloud import retry
+from mscloud.concurrency import POOL_SIZE
 from mscloud.errors import ServiceError, Throttled, TransportError, Unauthorized, error_from_response
 
 log = logging.getLogger("mscloud.http")
@@ -35,6 +37,9 @@ class HttpCore:
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self._sleep, self._rng = sleep, rng
         self.session = requests.Session()
+        # requests keeps 10 connections per host by default and drops the rest after use: room for the requests
+        # mscloud/concurrency.py overlaps (and the engine's own parallel resources) to reuse theirs
+        self.session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE))
         self._count_lock = threading.Lock()
         self.requests_sent = 0
 
