@@ -74,6 +74,16 @@ def in_filters(property_name: str, values, max_values: int = IN_MAX_VALUES, max_
     return filters
 
 
+def even_chunks(items: list, limit: int) -> list[list]:
+    """As few chunks of at most `limit` as plain slicing gives, of even sizes (1001 -> 501 + 500, not 1000 + 1), so
+    chunks sent at the same time finish together."""
+    if not items:
+        return []
+    count = -(-len(items) // limit)
+    size = -(-len(items) // count)
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
 def _key(id_: str) -> str:
     return quote(str(id_).strip("{}"), safe="=,'")
 
@@ -164,7 +174,7 @@ class DataverseClient:
         A failed part (or a failed change set, which Dataverse answers with the one failing part) raises
         that part's typed error, the first in op order. ops: {"method", "url" relative to api/data/v9.2/, "body", "headers"}.
         """
-        chunks = [ops[start:start + DATAVERSE_BATCH_LIMIT] for start in range(0, len(ops), DATAVERSE_BATCH_LIMIT)]
+        chunks = even_chunks(ops, DATAVERSE_BATCH_LIMIT)
         answers = run_all(lambda chunk: self._send_batch(chunk, changeset, raise_for_errors), chunks,
                           self.degree() if independent else 1)
         return [part for parts in answers for part in parts]

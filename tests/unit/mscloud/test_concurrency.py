@@ -84,3 +84,13 @@ def test_graph_degree_is_configurable_and_refuses_nonsense(monkeypatch):
                                              ("x", None)])
 def test_parse_dop_hint(value, expected):
     assert parse_dop_hint(value) == expected
+
+
+def test_dataverse_chunks_are_as_few_and_as_even_as_possible():
+    from mscloud.dataverse import even_chunks
+
+    assert [len(c) for c in even_chunks(list(range(1001)), 1000)] == [501, 500]
+    assert [len(c) for c in even_chunks(list(range(2000)), 1000)] == [1000, 1000]
+    assert [len(c) for c in even_chunks(list(range(3)), 1000)] == [3]
+    assert even_chunks([], 1000) == []
+    assert sum(even_chunks(list(range(2001)), 1000), []) == list(range(2001))
