@@ -69,9 +69,16 @@ class GraphClient:
     def get(self, path: str, params: dict | None = None, headers: dict | None = None) -> dict:
         return self._body(self.request("GET", path, params=params, headers=headers))
 
-    def list(self, path: str, params: dict | None = None, headers: dict | None = None) -> list[dict]:
-        """Every item across pages (follows @odata.nextLink); `$select`/`$filter`/`$top` pass through."""
-        return collect(lambda url, query: self.get(url, query, headers), self._url(path), params)
+    def list(self, path: str, params: dict | None = None, headers: dict | None = None, *,
+             cached: bool = False) -> list[dict]:
+        """Every item across pages (follows @odata.nextLink); `$select`/`$filter`/`$top` pass through. With `cached`,
+        a list this process already read and has not written since (mscloud/readcache.py)."""
+        def read():
+            return collect(lambda url, query: self.get(url, query, headers), self._url(path), params)
+
+        if not cached:
+            return read()
+        return self.http.reads.get((SERVICE, self._url(path), tuple(sorted((params or {}).items()))), read)
 
     def post(self, path: str, json: dict | None = None, *, idempotent: bool | None = None, headers=None):
         return self._body(self.request("POST", path, json=json, idempotent=idempotent, headers=headers))

@@ -19,6 +19,7 @@ import requests.adapters
 from mscloud import retry
 from mscloud.concurrency import POOL_SIZE
 from mscloud.errors import ServiceError, Throttled, TransportError, Unauthorized, error_from_response
+from mscloud.readcache import ReadCache
 
 log = logging.getLogger("mscloud.http")
 
@@ -42,6 +43,7 @@ class HttpCore:
         self.session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE))
         self._count_lock = threading.Lock()
         self.requests_sent = 0
+        self.reads = ReadCache()   # reads kept until this process writes (mscloud/readcache.py)
 
     def count_sent(self) -> None:
         with self._count_lock:
@@ -53,6 +55,8 @@ class HttpCore:
         """Send with retries; return the 2xx (or ok_statuses) response, else raise the typed ServiceError."""
         method = method.upper()
         route = urlsplit(url).path
+        if method != "GET":
+            self.reads.clear()
         budget = retry.RetryBudget(self.max_attempts, self.max_total_wait)
         refreshed = False
         while True:

@@ -208,7 +208,8 @@ class LicenseReader:
         return cls(clients_for(props["connection"]), props["skuPartNumber"])
 
     def sku(self) -> dict:
-        return find_sku(self.graph.list("/subscribedSkus"), self.part_number)
+        """The SKU as the tenant lists it; every licence's check and apply in one run share the read until a write."""
+        return find_sku(self.graph.list("/subscribedSkus", cached=True), self.part_number)
 
     def holders(self, sku_id: str) -> tuple[list[str], list[str]]:
         return holders(self.holder_rows(sku_id), sku_id)

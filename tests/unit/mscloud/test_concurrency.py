@@ -94,3 +94,4 @@ def test_dataverse_chunks_are_as_few_and_as_even_as_possible():
     assert [len(c) for c in even_chunks(list(range(3)), 1000)] == [3]
     assert even_chunks([], 1000) == []
     assert sum(even_chunks(list(range(2001)), 1000), []) == list(range(2001))
+
