@@ -172,7 +172,8 @@ class DataverseClient:
         Chunks go one after another, in op order, stopping at a failed one; with `independent` (no op depends on
         another's outcome or order) up to `degree()` at a time (mscloud/concurrency.py), every chunk sent.
         A failed part (or a failed change set, which Dataverse answers with the one failing part) raises
-        that part's typed error, the first in op order. ops: {"method", "url" relative to api/data/v9.2/, "body", "headers"}.
+        that part's typed error, the first in op order.
+        ops: {"method", "url" relative to api/data/v9.2/, "body", "headers"}.
         """
         chunks = even_chunks(ops, DATAVERSE_BATCH_LIMIT)
         answers = run_all(lambda chunk: self._send_batch(chunk, changeset, raise_for_errors), chunks,

@@ -40,7 +40,8 @@ class HttpCore:
         self.session = requests.Session()
         # requests keeps 10 connections per host by default and drops the rest after use: room for the requests
         # mscloud/concurrency.py overlaps (and the engine's own parallel resources) to reuse theirs
-        self.session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE, pool_maxsize=POOL_SIZE))
+        self.session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE,
+                                                                     pool_maxsize=POOL_SIZE))
         self._count_lock = threading.Lock()
         self.requests_sent = 0
         self.reads = ReadCache()   # reads kept until this process writes (mscloud/readcache.py)
