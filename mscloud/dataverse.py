@@ -6,6 +6,7 @@ from urllib.parse import quote, urlsplit
 
 from mscloud.batchresult import BatchResult
 from mscloud.cloud import Cloud
+from mscloud.concurrency import DOP_HINT_HEADER, dataverse_degree, parse_dop_hint, run_all
 from mscloud.errors import NotFound, ServiceError, error_from_response
 from mscloud.multipart import decode_batch, encode_batch
 from mscloud.odata import odata_string
@@ -73,6 +74,16 @@ def in_filters(property_name: str, values, max_values: int = IN_MAX_VALUES, max_
     return filters
 
 
+def even_chunks(items: list, limit: int) -> list[list]:
+    """As few chunks of at most `limit` as plain slicing gives, of even sizes (1001 -> 501 + 500, not 1000 + 1), so
+    chunks sent at the same time finish together."""
+    if not items:
+        return []
+    count = -(-len(items) // limit)
+    size = -(-len(items) // count)
+    return [items[start:start + size] for start in range(0, len(items), size)]
+
+
 def _key(id_: str) -> str:
     return quote(str(id_).strip("{}"), safe="=,'")
 
@@ -83,6 +94,7 @@ class DataverseClient:
         self.org_url = org_url.rstrip("/")
         self.api = f"{self.org_url}/{API_PATH}/"
         self.scope = Cloud.dataverse_scope(self.org_url)
+        self.dop_hint: int | None = None   # Dataverse's recommended degree of parallelism, from its latest answer
 
     def request(self, method: str, path: str, *, params=None, json=None, data=None, headers=None,
                 idempotent=None, ok_statuses=()):
@@ -90,8 +102,10 @@ class DataverseClient:
         merged = {**ODATA_HEADERS, **(headers or {})}
         if json is not None:
             merged.setdefault("Content-Type", "application/json")
-        return self.http.request(method, url, service=SERVICE, scope=self.scope, params=params, json=json,
-                                 data=data, headers=merged, idempotent=idempotent, ok_statuses=ok_statuses)
+        response = self.http.request(method, url, service=SERVICE, scope=self.scope, params=params, json=json,
+                                     data=data, headers=merged, idempotent=idempotent, ok_statuses=ok_statuses)
+        self.dop_hint = parse_dop_hint(response.headers.get(DOP_HINT_HEADER)) or self.dop_hint
+        return response
 
     @staticmethod
     def _body(response):
@@ -151,32 +165,42 @@ class DataverseClient:
         """A function call such as `RetrieveSolutionImportResult(ImportJobId=<id>)`."""
         return self._body(self.request("GET", expression, params=params))
 
-    def batch(self, ops: list[dict], changeset: bool = True, *, raise_for_errors: bool = True) -> list[BatchResult]:
+    def batch(self, ops: list[dict], changeset: bool = True, *, raise_for_errors: bool = True,
+              independent: bool = False) -> list[BatchResult]:
         """Ops through multipart $batch, ≤1000 per request, each chunk one atomic change set (changeset=True).
 
+        Chunks go one after another, in op order, stopping at a failed one; with `independent` (no op depends on
+        another's outcome or order) up to `degree()` at a time (mscloud/concurrency.py), every chunk sent.
         A failed part (or a failed change set, which Dataverse answers with the one failing part) raises
-        that part's typed error. ops: {"method", "url" relative to api/data/v9.2/, "body", "headers"}.
+        that part's typed error, the first in op order.
+        ops: {"method", "url" relative to api/data/v9.2/, "body", "headers"}.
         """
-        results: list[BatchResult] = []
+        chunks = even_chunks(ops, DATAVERSE_BATCH_LIMIT)
+        answers = run_all(lambda chunk: self._send_batch(chunk, changeset, raise_for_errors), chunks,
+                          self.degree() if independent else 1)
+        return [part for parts in answers for part in parts]
+
+    def degree(self) -> int:
+        """How many requests to this org at a time: its latest x-ms-dop-hint, within the configured cap."""
+        return dataverse_degree(self.dop_hint)
+
+    def _send_batch(self, chunk: list[dict], changeset: bool, raise_for_errors: bool) -> list[BatchResult]:
         api_path = urlsplit(self.api).path
-        for start in range(0, len(ops), DATAVERSE_BATCH_LIMIT):
-            chunk = ops[start:start + DATAVERSE_BATCH_LIMIT]
-            content_type, body = encode_batch(chunk, api_path, changeset)
-            response = self.request("POST", "$batch", data=body.encode(), headers={"Content-Type": content_type},
-                                    ok_statuses=(400, 409, 412, 404, 403))
-            answer_type = response.headers.get("Content-Type", "")
-            if not answer_type.lower().startswith("multipart/"):
-                raise error_from_response(SERVICE, response.status_code, response.headers, response.content,
-                                          "POST", urlsplit(response.url or self.api).path)
-            parts = decode_batch(answer_type, response.content)
-            failed = next((p for p in parts if not p.ok), None)
-            if failed is not None and raise_for_errors:
-                raise _part_error(failed, chunk, parts, response.headers)
-            if response.status_code >= 300 and failed is None and raise_for_errors:
-                raise ServiceError(SERVICE, response.status_code, None, "the $batch failed without a failing part",
-                                   None, "POST", "$batch")
-            results.extend(parts)
-        return results
+        content_type, body = encode_batch(chunk, api_path, changeset)
+        response = self.request("POST", "$batch", data=body.encode(), headers={"Content-Type": content_type},
+                                ok_statuses=(400, 409, 412, 404, 403))
+        answer_type = response.headers.get("Content-Type", "")
+        if not answer_type.lower().startswith("multipart/"):
+            raise error_from_response(SERVICE, response.status_code, response.headers, response.content,
+                                      "POST", urlsplit(response.url or self.api).path)
+        parts = decode_batch(answer_type, response.content)
+        failed = next((p for p in parts if not p.ok), None)
+        if failed is not None and raise_for_errors:
+            raise _part_error(failed, chunk, parts, response.headers)
+        if response.status_code >= 300 and failed is None and raise_for_errors:
+            raise ServiceError(SERVICE, response.status_code, None, "the $batch failed without a failing part",
+                               None, "POST", "$batch")
+        return parts
 
 
 def _part_error(failed: BatchResult, chunk: list[dict], parts: list[BatchResult], batch_headers) -> ServiceError:

@@ -1,9 +1,9 @@
 """GraphClient: Microsoft Graph v1.0 over the HttpCore; JSON $batch in chunks of 20 with throttled-item retry."""
 from __future__ import annotations
 
-
 from mscloud import retry
 from mscloud.batchresult import BatchResult
+from mscloud.concurrency import graph_degree, run_all
 from mscloud.errors import Throttled, error_from_response
 from mscloud.paging import collect
 
@@ -47,8 +47,9 @@ def _relative(url: str) -> str:
 
 
 class GraphClient:
-    def __init__(self, http, base_url: str, scope: str):
+    def __init__(self, http, base_url: str, scope: str, concurrency: int | None = None):
         self.http = http
+        self.concurrency = concurrency or graph_degree()
         self.base_url = base_url.rstrip("/")
         self.scope = scope
 
@@ -68,9 +69,16 @@ class GraphClient:
     def get(self, path: str, params: dict | None = None, headers: dict | None = None) -> dict:
         return self._body(self.request("GET", path, params=params, headers=headers))
 
-    def list(self, path: str, params: dict | None = None, headers: dict | None = None) -> list[dict]:
-        """Every item across pages (follows @odata.nextLink); `$select`/`$filter`/`$top` pass through."""
-        return collect(lambda url, query: self.get(url, query, headers), self._url(path), params)
+    def list(self, path: str, params: dict | None = None, headers: dict | None = None, *,
+             cached: bool = False) -> list[dict]:
+        """Every item across pages (follows @odata.nextLink); `$select`/`$filter`/`$top` pass through. With `cached`,
+        a list this process already read and has not written since (mscloud/readcache.py)."""
+        def read():
+            return collect(lambda url, query: self.get(url, query, headers), self._url(path), params)
+
+        if not cached:
+            return read()
+        return self.http.reads.get((SERVICE, self._url(path), tuple(sorted((params or {}).items()))), read)
 
     def post(self, path: str, json: dict | None = None, *, idempotent: bool | None = None, headers=None):
         return self._body(self.request("POST", path, json=json, idempotent=idempotent, headers=headers))
@@ -81,8 +89,17 @@ class GraphClient:
     def delete(self, path: str, *, idempotent: bool | None = None, headers=None):
         return self._body(self.request("DELETE", path, idempotent=idempotent, headers=headers))
 
-    def batch(self, requests: list[dict], *, raise_for_errors: bool = True) -> list[BatchResult]:
-        """Run requests through $batch, 20 per HTTP request; results in input order.
+    def _send_batch(self, chunk: list[int], requests: list[dict]) -> dict[str, BatchResult]:
+        """One $batch HTTP request for the items at `chunk`'s indexes (item id = index + 1)."""
+        payload = batch_payload([(str(i + 1), requests[i]) for i in chunk])
+        response = self.http.request("POST", f"{self.base_url}/$batch", service=SERVICE, scope=self.scope, json=payload)
+        return parse_batch_response(response.json())
+
+    def batch(self, requests: list[dict], *, raise_for_errors: bool = True,
+              independent: bool = False) -> list[BatchResult]:
+        """Run requests through $batch, 20 per HTTP request; results in input order. Graph runs the items of one
+        $batch in any order; the $batch requests go one after another, or with `independent` (no request depends on
+        another) up to `concurrency` at a time (mscloud/concurrency.py).
 
         Items answered 429/503 are sent again (in a new batch) after the largest Retry-After among them,
         within the core's retry budget. `dependsOn` is not supported (ids are assigned here).
@@ -94,11 +111,10 @@ class GraphClient:
         while pending:
             budget.attempts += 1
             retry_items, waits = [], []
-            for chunk in chunks(pending, GRAPH_BATCH_LIMIT):
-                payload = batch_payload([(str(i + 1), requests[i]) for i in chunk])
-                response = self.http.request("POST", f"{self.base_url}/$batch", service=SERVICE, scope=self.scope,
-                                             json=payload)
-                answered = parse_batch_response(response.json())
+            batches = chunks(pending, GRAPH_BATCH_LIMIT)
+            answers = run_all(lambda chunk: self._send_batch(chunk, requests), batches,
+                              self.concurrency if independent else 1)
+            for chunk, answered in zip(batches, answers):
                 for i in chunk:
                     result = answered.get(str(i + 1)) or BatchResult(500, {"error": {
                         "code": "MissingBatchResponse", "message": "no response for this request in the $batch answer"}})

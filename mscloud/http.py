@@ -14,9 +14,12 @@ import time
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 
 from mscloud import retry
+from mscloud.concurrency import POOL_SIZE
 from mscloud.errors import ServiceError, Throttled, TransportError, Unauthorized, error_from_response
+from mscloud.readcache import ReadCache
 
 log = logging.getLogger("mscloud.http")
 
@@ -35,8 +38,13 @@ class HttpCore:
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
         self._sleep, self._rng = sleep, rng
         self.session = requests.Session()
+        # requests keeps 10 connections per host by default and drops the rest after use: room for the requests
+        # mscloud/concurrency.py overlaps (and the engine's own parallel resources) to reuse theirs
+        self.session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=POOL_SIZE,
+                                                                     pool_maxsize=POOL_SIZE))
         self._count_lock = threading.Lock()
         self.requests_sent = 0
+        self.reads = ReadCache()   # reads kept until this process writes (mscloud/readcache.py)
 
     def count_sent(self) -> None:
         with self._count_lock:
@@ -48,6 +56,8 @@ class HttpCore:
         """Send with retries; return the 2xx (or ok_statuses) response, else raise the typed ServiceError."""
         method = method.upper()
         route = urlsplit(url).path
+        if method != "GET":
+            self.reads.clear()
         budget = retry.RetryBudget(self.max_attempts, self.max_total_wait)
         refreshed = False
         while True:

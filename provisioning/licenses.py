@@ -208,7 +208,8 @@ class LicenseReader:
         return cls(clients_for(props["connection"]), props["skuPartNumber"])
 
     def sku(self) -> dict:
-        return find_sku(self.graph.list("/subscribedSkus"), self.part_number)
+        """The SKU as the tenant lists it; every licence's check and apply in one run share the read until a write."""
+        return find_sku(self.graph.list("/subscribedSkus", cached=True), self.part_number)
 
     def holders(self, sku_id: str) -> tuple[list[str], list[str]]:
         return holders(self.holder_rows(sku_id), sku_id)
@@ -264,7 +265,7 @@ class LicenseWriter(LicenseReader):
         lacking = sorted(u for u, r in results.items() if is_usage_location_failure(r))
         if lacking and usage_location:
             fixed = self.graph.batch([{"method": "PATCH", "url": user_path(u), "body": {"usageLocation": usage_location}}
-                                      for u in lacking], raise_for_errors=False)
+                                      for u in lacking], raise_for_errors=False, independent=True)
             ready = [u for u, r in zip(lacking, fixed) if r.ok]
             failures.update({u: r for u, r in zip(lacking, fixed) if not r.ok})
             for u in ready:
@@ -282,7 +283,7 @@ class LicenseWriter(LicenseReader):
         if not users:
             return {}
         results = self.graph.batch([assign_request(user_path(u), sku_id, disabled, adding) for u in users],
-                                   raise_for_errors=False)
+                                   raise_for_errors=False, independent=True)   # one user per item
         return {u: r for u, r in zip(users, results) if not r.ok}
 
     def _assign_after_location(self, sku_id: str, disabled: list[str], users: list[str]) -> dict:

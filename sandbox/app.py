@@ -107,6 +107,7 @@ class Service:
     # under `prefix` that no route serves (a ServiceError to raise, e.g. SchemaRefusal for an unknown segment).
     check: Callable[["Ctx"], None] | None = None
     unknown_path: Callable[["Ctx", bool], ServiceError] | None = None
+    headers: dict[str, str] = field(default_factory=dict)   # carried by every answer of the service (not batch parts)
 
     def render_error(self, ctx: "Ctx", status: int, code: str, message: str) -> Response:
         if self.error is not None:
@@ -285,7 +286,13 @@ class App:
     def __call__(self, environ, start_response):
         request = Request(environ)
         response = self.handle(request, in_batch=False)
+        owner = self._owner(request.path)
+        for name, value in (owner.headers if owner else {}).items():
+            response.headers.setdefault(name, value)
         return response(environ, start_response)
+
+    def _owner(self, path: str) -> Service | None:
+        return next((s for s in self.services if s.prefix and path.startswith(s.prefix)), None)
 
     def handle(self, request: Request, in_batch: bool) -> Response:
         adapter = self.url_map.bind_to_environ(request.environ)
@@ -377,7 +384,7 @@ class App:
 
     def _unmatched(self, request: Request, exc: Exception, in_batch: bool) -> Response:
         path = request.path
-        owner = next((s for s in self.services if s.prefix and path.startswith(s.prefix)), None)
+        owner = self._owner(path)
         method_not_allowed = isinstance(exc, MethodNotAllowed)
         if not in_batch and (owner is None or owner.counted):
             self.metrics.count_request(f"{request.method} <unmatched>")

@@ -164,7 +164,7 @@ def apply_changes(dataverse, role: ResolvedRole, changes: MemberChanges,
         user = holders[as_key(p)]
         ops.append({"method": "DELETE", "url": f"systemusers({user.systemuserid})/systemuserroles_association("
                                                 f"{role.copy_for(user.business_unit)})/$ref"})
-    dataverse.batch(ops, changeset=True)
+    dataverse.batch(ops, changeset=True, independent=True)   # each op links or unlinks a different principal
     return len(ops)
 
 

@@ -30,4 +30,7 @@ SERVICE = Service(
     fault=errors.render_fault,
     check=schema_gate.check,
     unknown_path=schema_gate.unknown_path,
+    # "use the integer value returned from the x-ms-dop-hint response header" (Send parallel requests,
+    # https://learn.microsoft.com/power-apps/developer/data-platform/send-parallel-requests); 4: a small environment's
+    headers={"x-ms-dop-hint": "4"},
 )

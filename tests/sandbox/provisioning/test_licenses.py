@@ -178,3 +178,21 @@ def test_a_swap_at_full_capacity_frees_units_before_taking_them(tmp_path):
         assert swapped.outs["members"] == second
         sku = next(s for s in clients_for(cloud.conn).graph.list("/subscribedSkus") if s["skuPartNumber"] == SALES)
         assert sku["consumedUnits"] == 5
+
+
+def test_the_sku_list_is_read_once_for_every_check_and_apply_until_a_write(cloud):
+    """The engine runs every licence's check and apply in one provider process: the tenant's SKU list is fetched
+    once (mscloud/readcache.py) and fetched again after the provider's own writes may have changed it."""
+    def sku_reads():
+        return cloud.running.metrics()["requests"].get("GET /v1.0/subscribedSkus", 0)
+
+    clients_for(cloud.conn).http.reads.clear()
+    cloud.running.reset_metrics()
+    props = cloud.props(BC, [GENERATED[-1]])
+    cloud.props(SALES, GENERATED)
+    assert sku_reads() == 1
+    created = cloud.provider.create(props)
+    assert created.outs["members"] == [GENERATED[-1]] and cloud.running.metrics()["writes"] == 1
+    assert sku_reads() == 1
+    assert cloud.props(BC, [GENERATED[-1]])["availableUnits"] >= 1 and sku_reads() == 2
+    cloud.provider.delete(created.id, created.outs)
