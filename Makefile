@@ -13,6 +13,9 @@ help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
 venv: $(STAMP)  ## Python venv in .venv/ with the project and its test tools
+	@# Bytecode of the packages every Pulumi command loads (program, dynamic providers, policy pack), so that
+	@# PYTHONDONTWRITEBYTECODE=1 (common in CI images) does not mean compiling them in each process of each run.
+	@$(VENV)/bin/python -m compileall -q provisioning mscloud solution_import policies
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

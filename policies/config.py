@@ -6,6 +6,7 @@ in what the pack config leaves unset. Built-in defaults apply when neither says 
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 from typing import Any, Mapping
@@ -33,7 +34,13 @@ class PolicyConfigError(ValueError):
 
 def stack_policy_settings(environ: Mapping[str, str] = os.environ) -> dict:
     """The stack's `bcsi:policy` map: the engine hands the stack config to the pack in PULUMI_CONFIG."""
-    raw = environ.get("PULUMI_CONFIG")
+    return dict(_policy_setting(environ.get("PULUMI_CONFIG") or ""))
+
+
+@functools.lru_cache(maxsize=2)
+def _policy_setting(raw: str) -> dict:
+    """Parsed once per pack process: PULUMI_CONFIG holds the whole stack config (every licensed user at N = 10,000),
+    and every policy asks for it on every resource."""
     if not raw:
         return {}
     value = json.loads(raw).get("bcsi:policy")

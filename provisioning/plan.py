@@ -4,7 +4,7 @@ Each part compares with the same reads and set rules as the resource that applie
 `pulumi preview` agree: roles reuse solution_import.roles (the RoleAssignment owns the whole holder set, so every
 extra holder is a revoke), licences reuse provisioning.licenses (only holders the stack assigned before are
 revoked: they come from the stack output `licenseAssignments`), the app registration (mode `manage`) is compared
-with what provisioning.identity declares; its stack credential is a grant when missing, expired, or (like
+with what provisioning.identity_managed declares; its stack credential is a grant when missing, expired, or (like
 `bcsi check`'s warning, provisioning.credentials) ending within the credential window. Read-only: nothing here writes.
 """
 from __future__ import annotations
@@ -191,11 +191,12 @@ def license_changes(clients, settings, previous: dict | None, tenant: str) -> li
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The app registration (provisioning.identity, mode manage)
+# The app registration (provisioning.identity_managed, mode manage)
 
 
 def app_permissions() -> tuple[tuple[str, str, str, str, str], ...]:
-    """What the stack's app asks for and consents to (provisioning/identity.py): (resource app, id, type, value, name)."""
+    """What the stack's app asks for and consents to (provisioning/identity_managed.py):
+    (resource app, id, type, value, name)."""
     return (
         (DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION, "Scope", DYNAMICS_CRM_USER_IMPERSONATION_SCOPE,
          f"Dynamics CRM {DYNAMICS_CRM_USER_IMPERSONATION_SCOPE} (delegated)"),

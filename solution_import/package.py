@@ -9,6 +9,7 @@ https://learn.microsoft.com/power-apps/developer/model-driven-apps/customization
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import zipfile
@@ -155,10 +156,16 @@ def read_package(path: str | Path) -> SolutionPackage:
     except OSError as exc:
         raise PackageError(f"solution package {path} cannot be read: {exc.strerror}") from None
     try:
-        parsed = parse(data)
+        return _parse_once(data, str(path.resolve()))
     except PackageError as exc:
         raise PackageError(f"solution package {path} is not a valid Dataverse solution: {exc.message}",
                            exc.kind) from None
     except Exception as exc:  # a corrupt member (CRC, truncated deflate stream) surfaces here
         raise PackageError(f"solution package {path} is corrupt: {type(exc).__name__}: {exc}") from None
-    return dataclasses.replace(parsed, path=str(path.resolve()))
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_once(data: bytes, path: str) -> SolutionPackage:
+    """parse() once per content and file: one program run asks for the same package three times (the program's own
+    check, the roles' declared ids, the solution resource), and unzipping, parsing and hashing it is the costly part."""
+    return dataclasses.replace(parse(data), path=path)

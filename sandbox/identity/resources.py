@@ -30,7 +30,7 @@ GRAPH_ROLE_IDS = {
     "Domain.Read.All": "dbb9058a-0e50-45d7-ae91-66909b5d4664",
 }
 # Business Central's application permissions: API.ReadWrite.All has Microsoft's real id (the one
-# provisioning/identity.py requests); the others are unconfirmed and get stable uuid5 values.
+# provisioning/identity_managed.py requests); the others are unconfirmed and get stable uuid5 values.
 BUSINESS_CENTRAL_ROLE_IDS = {"API.ReadWrite.All": "a42b0b75-311e-488d-b67e-8fe84f924341"}
 BUSINESS_CENTRAL_ROLES = ["API.ReadWrite.All", "Automation.ReadWrite.All", "AdminCenter.ReadWrite.All", "app_access"]
 # Dynamics CRM's one delegated scope, with Microsoft's real id.

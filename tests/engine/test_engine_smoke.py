@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 import pytest
 
-from tests.enginekit import Stack, policy_pack, pulumi_binary, python_project
+from tests.enginekit import ROOT, Stack, policy_pack, pulumi_binary, python_project
 
 pytestmark = pytest.mark.engine
 
@@ -117,3 +117,26 @@ def test_policy_pack_blocks_preview(tmp_path):
     assert blocked.returncode != 0
     assert "no-forbidden-value" in blocked.stdout + blocked.stderr
     assert not (tmp_path / "managed.txt").exists()
+
+
+def tools_env(name: str) -> str | None:
+    """What `. .tools/env` (written by `make engine`) sets `name` to, in a shell that had it unset."""
+    shell = subprocess.run(["bash", "-c", f'unset {name}; . "{ROOT}/.tools/env" && printf %s "${{{name}-}}"'],
+                           capture_output=True, text=True, check=True)
+    return shell.stdout or None
+
+
+def test_tools_env_installs_plugins_only_when_a_resource_needs_one(tmp_path):
+    """The venv holds pulumi-azuread, which mode `existing` never uses. By default the engine installs the plugin
+    of every pulumi-* package in the venv before each command (offline: 2.5 s of failed downloads);
+    `--skip-plugin-pre-install` (Pulumi's PULUMI_OPTION_<FLAG> form, set by .tools/env) leaves that to the moment
+    a resource asks for the plugin (pulumi/pulumi pkg/engine/update.go, installPlugins)."""
+    skip = tools_env("PULUMI_OPTION_SKIP_PLUGIN_PRE_INSTALL")
+    assert skip == "true"
+    project = python_project(tmp_path / "proj", "empty", 'import pulumi\npulumi.export("x", 1)\n')
+    stack = Stack(project, "dev", tmp_path / "state", env_extra={"PULUMI_OPTION_SKIP_PLUGIN_PRE_INSTALL": skip})
+    stack.env.pop("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION")   # the harness's own guard: not what users have
+    stack.init()
+    log = stack.run("preview", "--logtostderr", "-v=7").stderr
+    assert "package azuread-" in log                  # the language host reports the venv's pulumi-azuread ...
+    assert "ensurePluginsAreInstalled" not in log     # ... and nothing tries to install it

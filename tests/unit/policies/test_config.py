@@ -44,3 +44,13 @@ def test_stack_policy_read_from_the_engine_environment():
     assert config.stack_policy_settings(environ) == {"environmentKind": "prod"}
     assert config.stack_name(environ) == "prod"
     assert config.stack_policy_settings({}) == {}
+
+
+def test_stack_policy_parsed_once_and_never_shared():
+    """Every policy reads it on every resource: one parse per pack process, and a caller's change stays its own."""
+    environ = {"PULUMI_CONFIG": json.dumps({"bcsi:policy": json.dumps({"maxCredentialDays": 90})})}
+    first = config.stack_policy_settings(environ)
+    first["maxCredentialDays"] = 1000
+    parses = config._policy_setting.cache_info().misses
+    assert config.stack_policy_settings(environ) == {"maxCredentialDays": 90}
+    assert config._policy_setting.cache_info().misses == parses

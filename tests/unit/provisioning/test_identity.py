@@ -8,10 +8,11 @@ import pulumi
 import pytest
 from pulumi.runtime import rpc
 
-from provisioning.identity import (
-    BUSINESS_CENTRAL_API_READWRITE_ALL, BUSINESS_CENTRAL_APP_ID, DYNAMICS_CRM_APP_ID,
-    DYNAMICS_CRM_USER_IMPERSONATION, IntegrationIdentity, mail_nickname,
+from mscloud.wellknown import (
+    BUSINESS_CENTRAL_API_READWRITE_ALL, BUSINESS_CENTRAL_APP_ID, DYNAMICS_CRM_APP_ID, DYNAMICS_CRM_USER_IMPERSONATION,
 )
+from provisioning.identity import IntegrationIdentity
+from provisioning.identity_managed import mail_nickname
 from provisioning.settings import (
     AppSettings, FederatedCredentialSettings, IdentitySettings, Secret, UserSettings,
 )

@@ -5,6 +5,8 @@ SKU, the Dataverse connection's four kinds of resources, couplings) and the stac
 """
 import json
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 
 import pulumi
@@ -106,3 +108,24 @@ def test_managed_identity_feeds_the_application_user_and_the_integration_role(mo
     assert admin_role["integrationPrincipal"] == {"type": "application", "key": MANAGED_APP}
     assert app_user["environmentUrl"] == "https://contoso-dev.crm.dynamics.com"
     assert outputs["integrationPrincipal"] == MANAGED_APP
+
+
+HEAVY_AT_LOAD = {"pulumi_azuread", "msal", "requests"}
+IMPORTED_BY_PROGRAM = """
+import pathlib, sys
+import pytest
+from tests.unit.provisioning.test_program import HEAVY_AT_LOAD, run_program
+with pytest.MonkeyPatch.context() as patch:
+    run_program(patch, pathlib.Path(sys.argv[1]), sys.argv[2])
+print(",".join(sorted(HEAVY_AT_LOAD & {name.split(".")[0] for name in sys.modules})))
+"""
+
+
+@pytest.mark.parametrize("stack, expected", [("sandbox", ""), ("dev", "pulumi_azuread")])
+def test_program_load_imports_only_what_the_stack_uses(tmp_path, stack, expected):
+    """Every `pulumi preview` pays for the program's imports: pulumi-azuread (about a tenth of a second) only in
+    mode `manage` (dev), and the HTTP stack (msal, requests) never, since every cloud read runs in the providers."""
+    proc = subprocess.run([sys.executable, "-c", IMPORTED_BY_PROGRAM, str(tmp_path), stack], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1:] == ([expected] if expected else [])

@@ -79,3 +79,13 @@ def test_versions_compare_numerically(wanted, installed, order):
 def test_bad_versions(text):
     with pytest.raises(VersionError):
         parse_version(text)
+
+
+def test_one_content_is_parsed_once_a_changed_file_again(tmp_path):
+    """The program, the role ids and the solution resource all read the package in one run: one parse, not three."""
+    package = tmp_path / "solution.zip"
+    package.write_bytes(SAMPLE_10.read_bytes())
+    first = read_package(package)
+    assert read_package(str(package)) is first
+    package.write_bytes(SAMPLE_11.read_bytes())
+    assert read_package(package).version == "1.1.0.0"
