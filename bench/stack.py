@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from bench.cloud import SALES_SKU, generated_upns
+from bench.processes import Watcher
 from harness.engine import VENV, Stack, copy_project
 
 STACK = "bench"
@@ -23,6 +24,8 @@ INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"     # seeded in sandbox
 INTEGRATION_USER = "bcintegration@contoso.com"
 ONE_CHANGE_ROLE = "Product Availability User"
 SOLUTION = "solutions/BcSalesIntegrationSample_1_0_0_0.zip"
+TIMEOUT_S = 3 * 3600   # N = 10,000 runs long on two shared cores
+BCSI_MARK = "/bcsi "   # the `bcsi` console script's command line (bench/processes.py)
 
 
 def stack_config(n: int, with_last_in_availability: bool = False) -> dict:
@@ -44,10 +47,12 @@ def stack_config(n: int, with_last_in_availability: bool = False) -> dict:
 
 
 class BenchStack:
-    """One bench stack of n users on one sandbox, driven through the Pulumi CLI and `bcsi` as users do."""
+    """One bench stack of n users on one sandbox, driven through the Pulumi CLI and `bcsi` as users do; `watcher`
+    holds the CPU time and peak memory of the last command's processes."""
 
     def __init__(self, work_dir: Path, n: int, sandbox_dir: Path):
         self.n = n
+        self.watcher = Watcher()
         self.project = copy_project(work_dir / "project", with_stacks=False)
         self.stack = Stack(self.project, STACK, work_dir / "state", env_extra={"BCSI_SANDBOX_DIR": str(sandbox_dir)})
         self.write_config(stack_config(n))
@@ -64,15 +69,15 @@ class BenchStack:
         self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
 
     def up(self) -> subprocess.CompletedProcess:
-        return self.stack.run("up", "--yes")
+        return self.pulumi("up", "--yes")
 
     def noop_preview(self) -> subprocess.CompletedProcess:
-        return self.stack.run("preview", "--refresh", "--expect-no-changes")
+        return self.pulumi("preview", "--refresh", "--expect-no-changes")
 
     def add_one_user_to_one_role(self) -> subprocess.CompletedProcess:
         """The last user joins Product Availability User; `pulumi up` applies it."""
         self.write_config(stack_config(self.n, with_last_in_availability=True))
-        return self.stack.run("up", "--yes")
+        return self.pulumi("up", "--yes")
 
     def export(self) -> subprocess.CompletedProcess:
         """`bcsi export` of the tenant as the stack left it, into a new stack file; it must adopt everything."""
@@ -86,10 +91,13 @@ class BenchStack:
         """`bcsi plan --format json` on the stack; exit 0 (no change) is expected after an up."""
         return self.bcsi("plan", "--stack", STACK, "--format", "json")
 
+    def pulumi(self, *args: str) -> subprocess.CompletedProcess:
+        return self.stack.run(*args, runner=self.watcher, timeout=TIMEOUT_S)
+
     def bcsi(self, *args: str) -> subprocess.CompletedProcess:
         """One `bcsi` command on the bench project; exit 0 is expected."""
-        proc = subprocess.run([str(VENV / "bin" / "bcsi"), *args, "--project-dir", str(self.project)],
-                              cwd=self.project, env=self.stack.env, capture_output=True, text=True, timeout=600)
+        proc = self.watcher([str(VENV / "bin" / "bcsi"), *args, "--project-dir", str(self.project)],
+                            cwd=self.project, env=self.stack.env, timeout=TIMEOUT_S)
         if proc.returncode != 0:
             raise AssertionError(f"bcsi {args[0]} exited {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
         return proc
