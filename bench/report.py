@@ -48,9 +48,9 @@ class Result:
         """The issue's fields first ({n, approach, scenario, requests, seconds}); the rest are extra."""
         data = asdict(self)
         for key in ("seconds", "engine_fixed", "our_cpu", "latency", "sandbox", "http_wall"):
-            data[key] = round(data[key], 3)
+            data[key] = round(data[key], 2)
         data["sandbox_by_route"] = {k: round(v, 3) for k, v in self.sandbox_by_route.items()}
-        data.update(gap=round(self.gap, 3), product_part=round(self.product_part, 3), floor=round(self.floor, 3))
+        data.update(gap=round(self.gap, 2), product_part=round(self.product_part, 2), floor=round(self.floor, 2))
         return data
 
 

@@ -353,6 +353,21 @@ class Filter:
     def __call__(self, doc: dict) -> bool:
         return bool(self._eval(self.ast, doc, {}))
 
+    def equalities(self) -> list[tuple[str, Any]]:
+        """(property path, literal) pairs every match satisfies: the `prop eq literal` terms of a top-level `and`
+        chain. A service may answer from an index of those values first and evaluate the whole filter on what
+        it finds (the same matches, without evaluating every record)."""
+        found, pending = [], [self.ast]
+        while pending:
+            node = pending.pop()
+            if node[0] == "and":
+                pending += [node[1], node[2]]
+            elif node[0] == "cmp" and node[1] == "eq":
+                sides = {node[2][0]: node[2], node[3][0]: node[3]}
+                if set(sides) == {"prop", "lit"}:
+                    found.append((sides["prop"][1], sides["lit"][1]))
+        return found
+
     def properties(self) -> set[str]:
         """Property paths the filter reads (services reject unknown ones with their own error)."""
         found: set[str] = set()

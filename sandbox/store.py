@@ -86,6 +86,11 @@ class Store:
         with self._lock:
             return {key: len(ids) for key, ids in self._index(kind, keys_of).items() if ids}
 
+    def ids_by(self, kind: str, keys_of: Callable[[dict], Iterable[Hashable]], key: Hashable) -> set[str]:
+        """Ids of the documents of `kind` for which `keys_of(doc)` yields `key` (an index kept like count_by's)."""
+        with self._lock:
+            return set(self._index(kind, keys_of).get(key, ()))
+
     def _index(self, kind: str, key: Any) -> dict[Hashable, set[str]]:
         indexes = self._indexes.setdefault(kind, {})
         if key not in indexes:
