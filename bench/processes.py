@@ -19,6 +19,7 @@ from pathlib import Path
 POLL_S = 0.05
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 PROVIDER_MARK = "pulumi.dynamic"   # pulumi-resource-pulumi-python runs `python -u -m pulumi.dynamic`
+PROGRAM_MARK = "pulumi-language-python-exec"   # the language host runs the program through this script
 
 
 @dataclass

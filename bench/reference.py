@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.processes import Watcher
+from bench.processes import PROGRAM_MARK, Watcher
 from harness.engine import Stack, python_project
 
 PROGRAM = 'import pulumi\n\npulumi.export("x", 1)\n'
@@ -31,6 +31,7 @@ class ReferenceRun:
     command: str
     seconds: float
     cpu_seconds: float   # every process of the command (CLI, language host, program)
+    program_cpu_seconds: float = 0.0   # the Python program's process alone
 
 
 def measure_reference(work_dir: Path) -> dict[str, ReferenceRun]:
@@ -44,5 +45,5 @@ def measure_reference(work_dir: Path) -> dict[str, ReferenceRun]:
         stack.run(*args, runner=watcher)
         seconds = time.perf_counter() - started
         cpu = sum(sample.cpu_seconds for sample in watcher.last.processes.values())
-        runs[name] = ReferenceRun(name, seconds, cpu)
+        runs[name] = ReferenceRun(name, seconds, cpu, watcher.last.cpu_seconds_of(PROGRAM_MARK))
     return runs

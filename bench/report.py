@@ -21,7 +21,8 @@ class Result:
     writes: int = 0
     by_route: dict = field(default_factory=dict)
     engine_fixed: float = 0.0      # the empty program's command of the same kind (bench/reference.py)
-    our_cpu: float = 0.0           # CPU of our code: bcsi's provider processes, or the bcsi / per-user process
+    our_cpu: float = 0.0           # CPU of our code: bcsi's providers and program (beyond the empty program's),
+                                   # or the bcsi CLI process, or the per-user tool
     latency: float = 0.0           # wall time with a request in the sandbox's injected latency
     sandbox: float = 0.0           # wall time with a request in the sandbox's own processing
     http_wall: float = 0.0         # wall time with a request in the sandbox at all (latency or processing)

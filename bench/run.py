@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bench.cloud import Measurement, measure, start_seeded
 from bench.per_user import PerUserTool
+from bench.processes import PROGRAM_MARK
 from bench.reference import REFERENCE_OF, ReferenceRun
 from bench.report import Result
 from bench.stack import BCSI_MARK, BenchStack
@@ -29,8 +30,9 @@ def run_bcsi(work_dir: Path, n: int, latency_ms: int, reference: dict[str, Refer
             engine = reference.get(REFERENCE_OF.get(scenario, ""))
             if scenario in ("plan", "export"):   # our CLI's own process is our code, start-up included
                 cpu, peak = processes.cpu_seconds_of(BCSI_MARK), processes.peak_rss_mb_of(BCSI_MARK)
-            else:
-                cpu, peak = processes.provider_cpu_seconds, processes.provider_peak_rss_mb
+            else:   # providers, and the program beyond what the empty program's costs (that is engine fixed)
+                program = processes.cpu_seconds_of(PROGRAM_MARK) - (engine.program_cpu_seconds if engine else 0.0)
+                cpu, peak = processes.provider_cpu_seconds + max(program, 0.0), processes.provider_peak_rss_mb
             results.append(_result(m, n, "bcsi", scenario, engine.seconds if engine else 0.0, cpu, peak, say))
         return results
     finally:
