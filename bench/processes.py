@@ -97,7 +97,7 @@ def _sample(pid: int, stats: ProcessStats) -> None:
     cpu = (int(fields[11]) + int(fields[12])) / _TICKS   # utime, stime (fields 14 and 15 of stat)
     rss = next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")), 0.0)
     sample = stats.processes.setdefault(pid, Sample(command))
-    sample.command = command
+    sample.command = command or sample.command   # an ended process (a zombie) has an empty command line
     sample.cpu_seconds = max(sample.cpu_seconds, cpu)
     sample.peak_rss_mb = max(sample.peak_rss_mb, rss)
 
