@@ -47,6 +47,10 @@ class ProcessStats:
     def provider_peak_rss_mb(self) -> float:
         return max((s.peak_rss_mb for s in self._matching(PROVIDER_MARK)), default=0.0)
 
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(s.cpu_seconds for s in self.processes.values())
+
     def cpu_seconds_of(self, mark: str) -> float:
         return sum(s.cpu_seconds for s in self._matching(mark))
 

@@ -44,6 +44,5 @@ def measure_reference(work_dir: Path) -> dict[str, ReferenceRun]:
         started = time.perf_counter()
         stack.run(*args, runner=watcher)
         seconds = time.perf_counter() - started
-        cpu = sum(sample.cpu_seconds for sample in watcher.last.processes.values())
-        runs[name] = ReferenceRun(name, seconds, cpu, watcher.last.cpu_seconds_of(PROGRAM_MARK))
+        runs[name] = ReferenceRun(name, seconds, watcher.last.cpu_seconds, watcher.last.cpu_seconds_of(PROGRAM_MARK))
     return runs

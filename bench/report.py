@@ -27,6 +27,7 @@ class Result:
     sandbox: float = 0.0           # wall time with a request in the sandbox's own processing
     http_wall: float = 0.0         # wall time with a request in the sandbox at all (latency or processing)
     peak_rss_mb: float | None = None   # the provider process's resident-set high-water mark (bcsi)
+    all_cpu: float = 0.0           # CPU of every process of the command (engine, language host, program, ours)
     sandbox_by_route: dict = field(default_factory=dict)
 
     @property
@@ -48,7 +49,7 @@ class Result:
     def as_json(self) -> dict:
         """The issue's fields first ({n, approach, scenario, requests, seconds}); the rest are extra."""
         data = asdict(self)
-        for key in ("seconds", "engine_fixed", "our_cpu", "latency", "sandbox", "http_wall"):
+        for key in ("seconds", "engine_fixed", "our_cpu", "latency", "sandbox", "http_wall", "all_cpu"):
             data[key] = round(data[key], 2)
         data["sandbox_by_route"] = {k: round(v, 3) for k, v in self.sandbox_by_route.items()}
         data.update(gap=round(self.gap, 2), product_part=round(self.product_part, 2), floor=round(self.floor, 2))

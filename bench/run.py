@@ -34,6 +34,7 @@ def run_bcsi(work_dir: Path, n: int, latency_ms: int, reference: dict[str, Refer
                 program = processes.cpu_seconds_of(PROGRAM_MARK) - (engine.program_cpu_seconds if engine else 0.0)
                 cpu, peak = processes.provider_cpu_seconds + max(program, 0.0), processes.provider_peak_rss_mb
             results.append(_result(m, n, "bcsi", scenario, engine.seconds if engine else 0.0, cpu, peak, say))
+            results[-1].all_cpu = processes.cpu_seconds
         return results
     finally:
         cloud.stop()
