@@ -6,6 +6,7 @@ fixed" is the reference command of the same kind (`REFERENCE_OF`).
 """
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ class ReferenceRun:
 
 def measure_reference(work_dir: Path) -> dict[str, ReferenceRun]:
     """Wall time of each reference command on a fresh empty-program stack."""
+    shutil.rmtree(work_dir, ignore_errors=True)
     project = python_project(work_dir / "project", "empty", PROGRAM)
     stack = Stack(project, "reference", work_dir / "state")
     stack.init()
