@@ -43,12 +43,18 @@ def start_seeded(work_dir: Path, n: int, latency_ms: int) -> RunningSandbox:
 
 @dataclass
 class Measurement:
-    """What one scenario cost: HTTP requests (total and by route), state changes, wall time."""
+    """What one scenario cost: HTTP requests (total and by route), state changes, wall time, and the sandbox's
+    own account of its time (sandbox/app.py Metrics: wall time with a request in the injected latency, in the
+    sandbox's processing, in either; processing seconds by route)."""
 
     requests: int
     seconds: float
     writes: int
     by_route: dict[str, int] = field(default_factory=dict)
+    latency_wall: float = 0.0
+    processing_wall: float = 0.0
+    busy_wall: float = 0.0
+    processing_by_route: dict[str, float] = field(default_factory=dict)
 
     @property
     def token_requests(self) -> int:
@@ -71,5 +77,9 @@ def measure(cloud: RunningSandbox, work) -> tuple[object, Measurement]:
     result = work()
     seconds = time.perf_counter() - started
     metrics = cloud.metrics()
+    timing = metrics.get("seconds", {})
     return result, Measurement(requests=int(metrics["total"]), seconds=seconds, writes=int(metrics.get("writes", 0)),
-                               by_route=dict(metrics["requests"]))
+                               by_route=dict(metrics["requests"]), latency_wall=timing.get("latency_wall", 0.0),
+                               processing_wall=timing.get("processing_wall", 0.0),
+                               busy_wall=timing.get("busy_wall", 0.0),
+                               processing_by_route=dict(timing.get("processing_by_route", {})))

@@ -54,9 +54,17 @@ class Stack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.env = engine_env(self.state_dir, **self.env_extra)
 
-    def run(self, *args: str, check: bool = True, timeout: float = 900) -> subprocess.CompletedProcess:
-        cmd = [pulumi_binary(), *args, "--stack", self.name, "--non-interactive", "--color", "never"]
-        proc = subprocess.run(cmd, cwd=self.project_dir, env=self.env, capture_output=True, text=True, timeout=timeout)
+    def command(self, *args: str) -> list[str]:
+        """The CLI command line of `pulumi <args>` on this stack."""
+        return [pulumi_binary(), *args, "--stack", self.name, "--non-interactive", "--color", "never"]
+
+    def run(self, *args: str, check: bool = True, timeout: float = 900, runner=None) -> subprocess.CompletedProcess:
+        """`pulumi <args>`; `runner(cmd, timeout=, cwd=, env=)` replaces subprocess.run (the bench's process watcher)."""
+        if runner is None:
+            proc = subprocess.run(self.command(*args), cwd=self.project_dir, env=self.env, capture_output=True,
+                                  text=True, timeout=timeout)
+        else:
+            proc = runner(self.command(*args), timeout=timeout, cwd=self.project_dir, env=self.env)
         if check and proc.returncode != 0:
             raise AssertionError(f"{' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
         return proc

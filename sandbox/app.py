@@ -150,6 +150,7 @@ class Ctx:
     claims: dict | None = None
     in_batch: bool = False
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    latency_seconds: float = 0.0   # the injected --latency-ms this request slept
 
     @property
     def tenant_id(self) -> str:
@@ -182,7 +183,10 @@ class Ctx:
 
 
 class Metrics:
-    """The request counts of sandbox/README.md ("Metrics"), plus writes (state changes, batch parts included)."""
+    """The request counts of sandbox/README.md ("Metrics"), plus writes (state changes, batch parts included) and
+    time: the injected latency each request slept and the sandbox's own processing time (the rest of the request
+    in the app), summed, per route, and as wall time (the union of the requests' intervals), so a benchmark can
+    subtract what a real cloud's processing would cost from its own wall time."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -196,6 +200,19 @@ class Metrics:
             self.writes_by_route: dict[str, int] = {}
             self.schema_refusals = 0
             self.schema_refused: dict[str, int] = {}
+            self.latency_seconds = 0.0
+            self.processing_seconds = 0.0
+            self.processing_by_route: dict[str, float] = {}
+            self._intervals: list[tuple[float, float, float]] = []   # (start, latency end, end), perf_counter
+
+    def record_time(self, key: str, started: float, latency: float, ended: float) -> None:
+        """One counted request: it entered the app at `started`, slept `latency` first, left at `ended`."""
+        with self._lock:
+            self.latency_seconds += latency
+            processing = ended - started - latency
+            self.processing_seconds += processing
+            self.processing_by_route[key] = self.processing_by_route.get(key, 0.0) + processing
+            self._intervals.append((started, started + latency, ended))
 
     def count_request(self, key: str) -> None:
         with self._lock:
@@ -217,7 +234,22 @@ class Metrics:
         with self._lock:
             return {"total": self.total, "requests": dict(self.requests), "writes": self.writes,
                     "writes_by_route": dict(self.writes_by_route), "schema_refusals": self.schema_refusals,
-                    "schema_refused": dict(self.schema_refused)}
+                    "schema_refused": dict(self.schema_refused),
+                    "seconds": {"latency": self.latency_seconds, "processing": self.processing_seconds,
+                                "processing_by_route": dict(self.processing_by_route),
+                                "busy_wall": union_seconds((a, c) for a, _, c in self._intervals),
+                                "latency_wall": union_seconds((a, b) for a, b, _ in self._intervals),
+                                "processing_wall": union_seconds((b, c) for _, b, c in self._intervals)}}
+
+
+def union_seconds(intervals: Iterable[tuple[float, float]]) -> float:
+    """How long at least one of the intervals was open (overlaps counted once)."""
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(intervals):
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return total
 
 
 @dataclass
@@ -295,6 +327,7 @@ class App:
         return next((s for s in self.services if s.prefix and path.startswith(s.prefix)), None)
 
     def handle(self, request: Request, in_batch: bool) -> Response:
+        started = time.perf_counter()
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
             endpoint, url_vars = adapter.match()
@@ -314,11 +347,15 @@ class App:
             traceback.print_exc(file=sys.stderr)
             response = service.render_error(ctx, 500, "InternalServerError", "An internal server error occurred.")
         response.headers.setdefault("request-id", ctx.request_id)
+        if not in_batch and service.counted:
+            self.metrics.record_time(key, started, ctx.latency_seconds, time.perf_counter())
         return response
 
     def _run(self, ctx: Ctx, service: Service, route: Route, url_vars: dict) -> Response:
         if not ctx.in_batch and service.name != "admin" and self.latency_ms:
+            slept = time.perf_counter()
             time.sleep(self.latency_ms / 1000)
+            ctx.latency_seconds = time.perf_counter() - slept
         if service.audience is not None:
             try:
                 ctx.claims = self._check_token(ctx, service)

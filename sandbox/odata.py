@@ -11,6 +11,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass
+from collections.abc import Hashable
 from typing import Any, Callable, Iterable
 
 
@@ -349,9 +350,25 @@ class Filter:
         self.ast = parse_filter(text, dialect, aliases)
         self.resolve = resolve
         self.ci = case_insensitive
+        self._sets: dict[int, frozenset] = {}   # id of an `in` list of the AST -> its values, folded
 
     def __call__(self, doc: dict) -> bool:
         return bool(self._eval(self.ast, doc, {}))
+
+    def equalities(self) -> list[tuple[str, Any]]:
+        """(property path, literal) pairs every match satisfies: the `prop eq literal` terms of a top-level `and`
+        chain. A service may answer from an index of those values first and evaluate the whole filter on what
+        it finds (the same matches, without evaluating every record)."""
+        found, pending = [], [self.ast]
+        while pending:
+            node = pending.pop()
+            if node[0] == "and":
+                pending += [node[1], node[2]]
+            elif node[0] == "cmp" and node[1] == "eq":
+                sides = {node[2][0]: node[2], node[3][0]: node[3]}
+                if set(sides) == {"prop", "lit"}:
+                    found.append((sides["prop"][1], sides["lit"][1]))
+        return found
 
     def properties(self) -> set[str]:
         """Property paths the filter reads (services reject unknown ones with their own error)."""
@@ -392,11 +409,10 @@ class Filter:
         if kind == "cmp":
             return _compare(node[1], self._eval(node[2], doc, env), self._eval(node[3], doc, env), self.ci)
         if kind == "in":
-            value = self._eval(node[1], doc, env)
-            return any(_compare("eq", value, candidate, self.ci) for candidate in node[2])
+            return self._among(self._eval(node[1], doc, env), node[2])
         if kind == "in_strings":
             value = _as_string(self._eval(node[1], doc, env))
-            return value is not None and any(_compare("eq", value, candidate, self.ci) for candidate in node[2])
+            return value is not None and self._among(value, node[2])
         if kind == "call":
             return self._call(node[1], [self._eval(arg, doc, env) for arg in node[2]])
         if kind in ("any", "all"):
@@ -408,6 +424,16 @@ class Filter:
             results = (self._eval(node[3], doc, {**env, node[2]: item}) for item in items)
             return any(results) if kind == "any" else all(results)
         raise ODataError(f"Unsupported expression in '{self.text}'.")
+
+    def _among(self, value: Any, candidates: list) -> bool:
+        """`value eq` one of the candidates; case-insensitively through a set built once per list (a list of a
+        thousand values tested against every record of a table must not cost a thousand compares each)."""
+        folded = self._sets.get(id(candidates)) if self.ci else None
+        if folded is None and self.ci and all(isinstance(c, Hashable) for c in candidates):
+            folded = self._sets[id(candidates)] = frozenset(_norm(c, True) for c in candidates)
+        if folded is not None and isinstance(value, Hashable):
+            return _norm(value, True) in folded
+        return any(_compare("eq", value, candidate, self.ci) for candidate in candidates)
 
     def _call(self, name: str, args: list) -> Any:
         if name in ("tolower", "toupper"):

@@ -114,6 +114,10 @@ class OrgModel:
     def records(self, entity_set: str) -> list[dict]:
         return self.store.list(self.kind(entity_set))
 
+    def stored(self, entity_set: str) -> list[dict]:
+        """The stored records themselves, not copies: for read-only queries that shape copies of what they serve."""
+        return self.store.view(self.kind(entity_set))
+
     def find(self, entity_set: str, **equals) -> list[dict]:
         return self.store.find(self.kind(entity_set), **equals)
 

@@ -5,7 +5,9 @@ Uses the shared sandbox/odata.py in its Dataverse dialect (no `in` operator; Mic
 """
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Hashable
 from urllib.parse import urlencode
 
 from sandbox import odata
@@ -106,9 +108,35 @@ def shape(model, table: Table, doc: dict, fields: list[str] | None, annotations:
     return out
 
 
+def _fold(value):
+    """A column value as Dataverse's case-insensitive `eq` compares it."""
+    return value.lower() if isinstance(value, str) else value
+
+
+@functools.lru_cache(maxsize=None)
+def column_key(column: str):
+    """The store index key function of one column (one function per column, so the store keeps one index)."""
+    def keys_of(doc: dict) -> tuple:
+        value = _fold(doc.get(column))
+        return (value,) if isinstance(value, Hashable) else ()
+    return keys_of
+
+
+def _narrowed(model, table: Table, docs: list[dict], predicate: odata.Filter) -> list[dict]:
+    """The records that can match: those the store's index holds for the filter's first `column eq literal` term
+    (the filter still runs on each of them); all of them when the filter has no such term."""
+    for path, literal in predicate.equalities():
+        if "/" in path or path in table.collections or not isinstance(_fold(literal), Hashable):
+            continue
+        ids = model.store.ids_by(model.kind(table.entity_set), column_key(path), _fold(literal))
+        return [doc for doc in docs if doc.get(table.primary_id) in ids]
+    return docs
+
+
 def collection(model, table: Table, docs: list[dict], args, prefer: dict, base_url: str,
-               context_url: str) -> tuple[dict, list[str]]:
-    """The JSON of a collection GET and the preferences applied."""
+               context_url: str, whole_table: bool = False) -> tuple[dict, list[str]]:
+    """The JSON of a collection GET and the preferences applied; `whole_table`: `docs` are every stored record of
+    the table, so an indexed equality may narrow them before the filter runs."""
     try:
         fields = odata.parse_select(args.get("$select"))
         check_select(table, fields)
@@ -120,6 +148,8 @@ def collection(model, table: Table, docs: list[dict], args, prefer: dict, base_u
                                      case_insensitive=True, dialect=odata.DATAVERSE, aliases=aliases)
             for name in predicate.properties():
                 check_property(name, table.logical_name, navigation=True)   # any/all over a navigation
+            if whole_table:
+                docs = _narrowed(model, table, docs, predicate)
             docs = [doc for doc in docs if predicate(doc)]
         for name in (args.get("$orderby") or "").split(","):
             if name.strip():

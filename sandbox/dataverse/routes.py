@@ -155,10 +155,10 @@ def list_records(ctx, org, entityset):
     caller = caller_of(ctx, model)
     table = table_of(entityset)
     check_read(model, caller, entityset)
-    docs = [view(model, entityset, doc) for doc in model.records(entityset)]
+    docs = [view(model, entityset, doc) for doc in model.stored(entityset)]
     prefer = parse_prefer(ctx.request.headers.get("Prefer"))
     body, applied = collection(model, table, docs, ctx.request.args, prefer, f"{api_url(ctx)}/{entityset}",
-                               f"{api_url(ctx)}/$metadata#{entityset}")
+                               f"{api_url(ctx)}/$metadata#{entityset}", whole_table=True)
     return answer(body, headers=preference_headers(applied))
 
 

@@ -88,7 +88,10 @@ class LicenceState:
 
     @property
     def consumed(self) -> dict[str, int]:
-        """skuId -> consumedUnits."""
+        """skuId -> consumedUnits: while no group carries a licence, the store's running tally of direct
+        assignments (no scan of the users per call)."""
+        if self._full is None and not self._licensed_groups:
+            return {sku: 0 for sku in self._enabled} | self._store.count_by("users", direct_skus)
         return self._allocation()[1]
 
     def licensed(self, user_id: str, doc: dict | None = None) -> bool:
@@ -147,6 +150,11 @@ class LicenceState:
 
     def holds(self, user_id: str, sku_id: str, doc: dict | None = None) -> bool:
         return _active(self.states_of(user_id, doc), sku_id)
+
+
+def direct_skus(user: dict) -> list[str]:
+    """The SKUs assigned to a user directly (the store tallies users by them)."""
+    return [licence["skuId"] for licence in user.get("_direct", [])]
 
 
 def usable_units(sku: dict) -> int:

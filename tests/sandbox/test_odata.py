@@ -168,3 +168,11 @@ def test_graph_dialect_keeps_the_in_operator_and_knows_no_dataverse_function():
     assert ids("loc in ('US', 'DK')") == ["1", "2"]
     with pytest.raises(ODataError, match="unknown function"):
         Filter("Microsoft.Dynamics.CRM.In(PropertyName='loc',PropertyValues=['US'])")
+
+
+def test_equalities_are_the_eq_terms_every_match_satisfies():
+    from sandbox.odata import Filter
+
+    assert Filter("domainname eq 'a@b.c' and (isdisabled eq false or x eq 1)").equalities() == [("domainname", "a@b.c")]
+    assert Filter("'X' eq name").equalities() == [("name", "X")]
+    assert Filter("a eq 1 or b eq 2").equalities() == [] and Filter("a ne 1").equalities() == []

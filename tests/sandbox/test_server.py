@@ -9,7 +9,7 @@ import requests
 from werkzeug.test import Client
 
 from sandbox.app import (EXPIRED, MISSING_TOKEN, WRONG_AUDIENCE, App, FaultSpec, Route, Service, ServiceError,
-                         json_response)
+                         json_response, union_seconds)
 from sandbox.identity.tokens import SigningKey
 from sandbox.store import Store
 
@@ -165,8 +165,10 @@ def token(aud="https://things.example", tid=TENANT, lifetime=60):
     return KEY.issue({"aud": aud, "tid": tid, "iat": now, "nbf": now, "exp": now + lifetime, "appid": "a"})
 
 
-def build_app(faults=None):
+def build_app(faults=None, latency_ms=0):
     def get_thing(ctx, key):
+        if key == "slow":
+            time.sleep(0.1)   # processing time the metrics must see
         doc = ctx.store.get("things", key)
         if doc is None:
             raise ServiceError(404, "NotFound", f"no thing {key}", headers={"x-why": "missing"})
@@ -194,7 +196,7 @@ def build_app(faults=None):
         error=lambda ctx, status, code, message: json_response({"error": {"code": code, "message": message}}, status),
         unauthorized=lambda ctx, reason: json_response({"reason": reason}, 401),
         faults=True, prefix="/t/", not_found_code="NoSuchSegment")
-    app = App(Store(), [service], TENANT, KEY.verify, faults=faults)
+    app = App(Store(), [service], TENANT, KEY.verify, faults=faults, latency_ms=latency_ms)
     return app, Client(app)
 
 
@@ -210,9 +212,34 @@ def test_routes_metrics_and_writes():
     assert missing.status_code == 404 and missing.json["error"]["code"] == "NotFound"
     assert missing.headers["x-why"] == "missing" and missing.headers["request-id"]
     snapshot = app.metrics.snapshot()
+    assert set(snapshot.pop("seconds")["processing_by_route"]) == {"PUT /t/things/{key}", "GET /t/things/{key}"}
     assert snapshot == {"total": 3, "requests": {"PUT /t/things/{key}": 1, "GET /t/things/{key}": 2},
                         "writes": 1, "writes_by_route": {"PUT /t/things/{key}": 1},
                         "schema_refusals": 0, "schema_refused": {}}
+
+
+def test_metrics_split_injected_latency_from_processing_time():
+    """The sandbox's own bookkeeping (no Microsoft behaviour): each counted request's injected --latency-ms and
+    the rest of its time in the app (processing) are summed, by route and as wall time, so a benchmark can
+    subtract the sandbox's processing from its own wall time; batch parts are inside their request's time."""
+    app, client = build_app(latency_ms=50)
+    client.put("/t/things/slow", json={"id": "slow"}, headers=auth())
+    app.metrics.reset()
+    assert client.get("/t/things/slow", headers=auth()).status_code == 200
+    client.post("/t/$batch", json=[{"method": "GET", "url": "/t/things/slow"}], headers=auth())
+    seconds = app.metrics.snapshot()["seconds"]
+    assert 0.1 <= seconds["latency"] < 0.2                       # two requests, 50 ms each
+    assert 0.2 <= seconds["processing"] < 0.4                    # 100 ms in each handler, parts inside the batch
+    assert set(seconds["processing_by_route"]) == {"GET /t/things/{key}", "POST /t/$batch"}
+    assert seconds["busy_wall"] == pytest.approx(seconds["latency_wall"] + seconds["processing_wall"], abs=0.01)
+    assert seconds["processing_wall"] == pytest.approx(seconds["processing"], abs=0.01)   # one after another
+    app.metrics.reset()
+    assert app.metrics.snapshot()["seconds"]["processing"] == 0
+
+
+def test_wall_seconds_count_overlapping_requests_once():
+    assert union_seconds([(0, 2), (1, 3), (5, 6), (5.5, 5.8)]) == 4
+    assert union_seconds([]) == 0
 
 
 def test_batch_parts_are_not_requests_but_writes_count():

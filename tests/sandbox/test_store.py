@@ -80,3 +80,30 @@ def test_view_and_count_do_not_copy():
     assert store.count("k") == 1 and store.count("none") == 0
     assert store.view("k") == [{"id": "a", "n": [1]}]
     assert store.view("k")[0] is store.view("k")[0]
+
+
+def _colours(doc):
+    return doc.get("colours", [])
+
+
+def test_indexed_find_and_count_by_follow_every_write_and_rollback():
+    """find and count_by answer from indexes kept by put, delete and a rolled-back transaction."""
+    store = Store()
+    store.put("k", "a", {"id": "a", "team": "red", "colours": ["x", "y"]})
+    store.put("k", "b", {"id": "b", "team": "red", "colours": ["x"]})
+    assert [d["id"] for d in store.find("k", team="red")] == ["a", "b"]   # builds the index
+    assert store.count_by("k", _colours) == {"x": 2, "y": 1}
+    store.put("k", "a", {"id": "a", "team": "blue", "colours": []})
+    store.put("k", "c", {"id": "c", "team": "red", "colours": ["y"]})
+    store.delete("k", "b")
+    assert [d["id"] for d in store.find("k", team="red")] == ["c"]
+    assert store.find("k", team="blue", id="a") and not store.find("k", team="blue", id="c")
+    assert store.count_by("k", _colours) == {"y": 1}
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.put("k", "d", {"id": "d", "team": "red", "colours": ["x"]})
+            store.delete("k", "c")
+            raise RuntimeError("roll back")
+    assert [d["id"] for d in store.find("k", team="red")] == ["c"]
+    assert store.count_by("k", _colours) == {"y": 1}
+    assert store.find("k", colours=[]) == [{"id": "a", "team": "blue", "colours": []}]   # unhashable: a scan

@@ -220,3 +220,22 @@ def test_one_users_licence_states_match_the_whole_allocation(directory):
     assert one == state.states_of(ann["id"]) == state.states[ann["id"]]   # the same from the whole allocation
     bob = directory.user("bob@contoso.com")
     assert directory.licence_state().states_of(bob["id"], bob) == []
+
+
+def test_licence_assignments_for_thousands_of_users_cost_no_scan_of_all_users():
+    """assignLicense checks the SKU's free units (consumed = enabled + warning units in use,
+    https://learn.microsoft.com/graph/api/user-assignlicense and .../resources/subscribedsku) on every call; the
+    sandbox answers that from a running tally, not by recounting every user, so 2,000 assignments stay far below
+    the O(N^2) cost they had (about 8 s here) and the last unit is still refused."""
+    d = Directory(Store(), TENANT)
+    seed = {**GRAPH_SEED, "users": [], "groups": [], "generatedUsers": 2000}
+    seed["skus"] = [{**GRAPH_SEED["skus"][0], "prepaidUnits": 1999}]
+    seed_directory(d, {"domains": ["contoso.com"], "displayName": "Contoso"}, seed)
+    users = [u["id"] for u in d.users()]
+    started = time.perf_counter()
+    for user in users[:-1]:
+        d.assign_user_licence(user, {"addLicenses": [{"skuId": SALES}], "removeLicenses": []})
+    assert time.perf_counter() - started < 3
+    assert d.licence_state().consumed[SALES] == 1999
+    assert "does not have any available licenses" in error_of(
+        d.assign_user_licence, users[-1], {"addLicenses": [{"skuId": SALES}], "removeLicenses": []}).message
