@@ -15,26 +15,29 @@ from mscloud.errors import TransportError
 T = TypeVar("T")
 R = TypeVar("R")
 
-MAX_RECONVERGENCES = 5
+MAX_FRUITLESS_REREADS = 5
 
 
 def converge_after_drop(items: Sequence[T], send: Callable[[list[T]], R], missing: Callable[[list[T]], list[T]], *,
                         during: str, reread: str, report: Callable[[str], None],
-                        limit: int = MAX_RECONVERGENCES) -> R | None:
+                        limit: int = MAX_FRUITLESS_REREADS) -> R | None:
     """`send(items)`; when its connection drops, `missing(items)` re-reads which of them are not applied yet and only
-    those are sent again, at most `limit` times. Returns the last `send`'s answer, or None when a re-read found every
-    item applied (nothing left to send)."""
-    pending = list(items)
-    for round_ in range(limit + 1):
+    those are sent again. Returns the last `send`'s answer, or None when a re-read found every item applied.
+
+    Bounded: a write sent in several requests (a long $batch) may apply part of itself before a drop, so a re-read
+    that finds more applied is progress; after `limit` re-reads in a row that find nothing more, the drop is raised.
+    So there are at most limit * (len(items) + 1) re-reads, and in practice a few."""
+    pending, fruitless = list(items), 0
+    while True:
         try:
             return send(pending)
         except TransportError:
-            if round_ == limit:
-                raise
             still = list(missing(pending))
             report(f"connection dropped during {during}; re-read {reread}: "
                    f"{len(pending) - len(still)} of {len(pending)} already applied")
             if not still:
                 return None
+            fruitless = fruitless + 1 if len(still) == len(pending) else 0
+            if fruitless > limit:
+                raise
             pending = still
-    return None   # not reached: the last round returns or raises
