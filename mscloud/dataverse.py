@@ -139,10 +139,11 @@ class DataverseClient:
                      idempotent=True)
 
     def delete(self, entity_set: str, id_: str, if_match: str | None = None, missing_ok: bool = False) -> None:
-        """Delete one record; with missing_ok a record that is already gone (404) counts as deleted."""
+        """Delete one record; with missing_ok a record that is already gone (404) counts as deleted, which makes the
+        DELETE idempotent: after a dropped connection it is sent again and a 404 then means the first one ran."""
         headers = {"If-Match": if_match} if if_match else None
         try:
-            self.request("DELETE", f"{entity_set}({_key(id_)})", headers=headers)
+            self.request("DELETE", f"{entity_set}({_key(id_)})", headers=headers, idempotent=missing_ok or None)
         except NotFound:
             if not missing_ok:
                 raise

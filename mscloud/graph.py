@@ -89,14 +89,15 @@ class GraphClient:
     def delete(self, path: str, *, idempotent: bool | None = None, headers=None):
         return self._body(self.request("DELETE", path, idempotent=idempotent, headers=headers))
 
-    def _send_batch(self, chunk: list[int], requests: list[dict]) -> dict[str, BatchResult]:
+    def _send_batch(self, chunk: list[int], requests: list[dict], idempotent: bool | None) -> dict[str, BatchResult]:
         """One $batch HTTP request for the items at `chunk`'s indexes (item id = index + 1)."""
         payload = batch_payload([(str(i + 1), requests[i]) for i in chunk])
-        response = self.http.request("POST", f"{self.base_url}/$batch", service=SERVICE, scope=self.scope, json=payload)
+        response = self.http.request("POST", f"{self.base_url}/$batch", service=SERVICE, scope=self.scope, json=payload,
+                                     idempotent=idempotent)
         return parse_batch_response(response.json())
 
     def batch(self, requests: list[dict], *, raise_for_errors: bool = True,
-              independent: bool = False) -> list[BatchResult]:
+              independent: bool = False, idempotent: bool | None = None) -> list[BatchResult]:
         """Run requests through $batch, 20 per HTTP request; results in input order. Graph runs the items of one
         $batch in any order; the $batch requests go one after another, or with `independent` (no request depends on
         another) up to `concurrency` at a time (mscloud/concurrency.py).
@@ -104,6 +105,8 @@ class GraphClient:
         Items answered 429/503 are sent again (in a new batch) after the largest Retry-After among them,
         within the core's retry budget. `dependsOn` is not supported (ids are assigned here).
         With raise_for_errors, the first failed item's typed error is raised after every item ran.
+        idempotent=True (every item idempotent by nature, e.g. PATCHes to fixed values) lets the core re-send a
+        $batch whose connection dropped; otherwise that drop raises TransportError for the caller to re-read.
         """
         results: list[BatchResult | None] = [None] * len(requests)
         pending = list(range(len(requests)))
@@ -112,7 +115,7 @@ class GraphClient:
             budget.attempts += 1
             retry_items, waits = [], []
             batches = chunks(pending, GRAPH_BATCH_LIMIT)
-            answers = run_all(lambda chunk: self._send_batch(chunk, requests), batches,
+            answers = run_all(lambda chunk: self._send_batch(chunk, requests, idempotent), batches,
                               self.concurrency if independent else 1)
             for chunk, answered in zip(batches, answers):
                 for i in chunk:

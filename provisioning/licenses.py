@@ -16,6 +16,7 @@ from pulumi.runtime.rpc import UNKNOWN
 from mscloud import Clients
 from mscloud.connection import clients_for
 from mscloud.odata import odata_string
+from mscloud.outcome import converge_after_drop
 from mscloud.replication import ReplicationTimeout, wait_for
 
 USERS_PAGE_SIZE = 999
@@ -264,8 +265,10 @@ class LicenseWriter(LicenseReader):
         failures.update(results)
         lacking = sorted(u for u, r in results.items() if is_usage_location_failure(r))
         if lacking and usage_location:
+            # Setting a property to a fixed value is idempotent by nature ("Update the properties of a user object",
+            # https://learn.microsoft.com/graph/api/user-update): the core may re-send it after a dropped connection.
             fixed = self.graph.batch([{"method": "PATCH", "url": user_path(u), "body": {"usageLocation": usage_location}}
-                                      for u in lacking], raise_for_errors=False, independent=True)
+                                      for u in lacking], raise_for_errors=False, independent=True, idempotent=True)
             ready = [u for u, r in zip(lacking, fixed) if r.ok]
             failures.update({u: r for u, r in zip(lacking, fixed) if not r.ok})
             for u in ready:
@@ -279,12 +282,25 @@ class LicenseWriter(LicenseReader):
             raise LicenseError(failure_report(self.part_number, messages, len(add) + len(remove) - len(failures)))
 
     def _batch_assign(self, sku_id: str, disabled: list[str], users: list[str], adding: bool) -> dict:
-        """One assignLicense per user in $batch; returns the refused ones {upn: result}."""
+        """One assignLicense per user in $batch; returns the refused ones {upn: result}.
+
+        Not re-sent blindly after a dropped connection: adding a SKU a user holds replaces its disabled plans and
+        removing one the user lacks is refused, so the SKU's holders are re-read and only the rest is sent."""
         if not users:
             return {}
-        results = self.graph.batch([assign_request(user_path(u), sku_id, disabled, adding) for u in users],
-                                   raise_for_errors=False, independent=True)   # one user per item
-        return {u: r for u, r in zip(users, results) if not r.ok}
+
+        def send(pending: list[str]) -> dict:
+            results = self.graph.batch([assign_request(user_path(u), sku_id, disabled, adding) for u in pending],
+                                       raise_for_errors=False, independent=True)   # one user per item
+            return {u: r for u, r in zip(pending, results) if not r.ok}
+
+        def missing(pending: list[str]) -> list[str]:
+            direct = set(self.holders(sku_id)[0])
+            return [u for u in pending if (u in direct) != adding]
+
+        verb = "assigning" if adding else "removing"
+        return converge_after_drop(users, send, missing, during=f"{verb} {self.part_number} ($batch)",
+                                   reread=f"the holders of {self.part_number}", report=pulumi.log.info) or {}
 
     def _assign_after_location(self, sku_id: str, disabled: list[str], users: list[str]) -> dict:
         """Assign to users whose usage location was just set; Graph may not see it yet, so those refused for
@@ -310,13 +326,22 @@ class LicenseWriter(LicenseReader):
 
     def assign_groups(self, sku_id: str, disabled: list[str], groups: dict[str, dict], add: list[str],
                       remove: list[str]) -> None:
-        for name in remove:
-            self.graph.post(f"/groups/{groups[name]['id']}/assignLicense",
-                            {"addLicenses": [], "removeLicenses": [sku_id]})
-        for name in add:
-            self.graph.post(f"/groups/{groups[name]['id']}/assignLicense",
-                            {"addLicenses": [{"skuId": sku_id, "disabledPlans": disabled}], "removeLicenses": []})
+        """assignLicense per group, removals first; after a dropped connection the groups are re-read."""
+        for names, adding in ((remove, False), (add, True)):
+            body = {"addLicenses": [{"skuId": sku_id, "disabledPlans": disabled}], "removeLicenses": []} if adding \
+                else {"addLicenses": [], "removeLicenses": [sku_id]}
 
+            def send(pending: list[str], body=body) -> None:
+                for name in pending:
+                    self.graph.post(f"/groups/{groups[name]['id']}/assignLicense", body)
+
+            def missing(pending: list[str], adding=adding) -> list[str]:
+                live = self.groups(pending)
+                return [n for n in pending if self.group_holds(live[n], sku_id) != adding]
+
+            if names:
+                converge_after_drop(names, send, missing, during=f"licensing groups with {self.part_number}",
+                                    reread=f"the groups' {self.part_number} licences", report=pulumi.log.info)
 
     def inherited_after(self, sku_id: str, groups: dict[str, dict], added: list[str]) -> list[str]:
         """The group-inherited holders once the newly licensed groups' members hold the SKU: group-based

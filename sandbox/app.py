@@ -204,6 +204,7 @@ class Metrics:
             self.processing_seconds = 0.0
             self.processing_by_route: dict[str, float] = {}
             self._intervals: list[tuple[float, float, float]] = []   # (start, latency end, end), perf_counter
+            self.faults: dict[str, int] = {}
 
     def record_time(self, key: str, started: float, latency: float, ended: float) -> None:
         """One counted request: it entered the app at `started`, slept `latency` first, left at `ended`."""
@@ -224,6 +225,10 @@ class Metrics:
             self.writes += n
             self.writes_by_route[key] = self.writes_by_route.get(key, 0) + n
 
+    def count_fault(self, fault: str) -> None:
+        with self._lock:
+            self.faults[fault] = self.faults.get(fault, 0) + 1
+
     def count_schema_refusal(self, key: str, message: str) -> None:
         with self._lock:
             self.schema_refusals += 1
@@ -234,7 +239,7 @@ class Metrics:
         with self._lock:
             return {"total": self.total, "requests": dict(self.requests), "writes": self.writes,
                     "writes_by_route": dict(self.writes_by_route), "schema_refusals": self.schema_refusals,
-                    "schema_refused": dict(self.schema_refused),
+                    "schema_refused": dict(self.schema_refused), "faults": dict(self.faults),
                     "seconds": {"latency": self.latency_seconds, "processing": self.processing_seconds,
                                 "processing_by_route": dict(self.processing_by_route),
                                 "busy_wall": union_seconds((a, c) for a, _, c in self._intervals),
@@ -254,37 +259,62 @@ def union_seconds(intervals: Iterable[tuple[float, float]]) -> float:
 
 @dataclass
 class FaultSpec:
-    """`--faults 429=0.2,503=0.1,reset=0.05,seed=7`: per-request probabilities, deterministic for a seed."""
+    """`--faults 429=0.2,503=0.1,reset=0.05,seed=7`: per-request probabilities, deterministic for a seed.
+
+    A dropped connection comes in two modes: `reset-before` drops it before the request runs (nothing applied),
+    `reset-after` runs the request and drops it before the answer is sent (applied, the client cannot tell).
+    `reset=P` is half of each.
+    """
 
     throttle: float = 0.0
     unavailable: float = 0.0
-    reset: float = 0.0
+    reset_before: float = 0.0
+    reset_after: float = 0.0
     seed: int = 0
+
+    NAMES = {"429": "throttle", "503": "unavailable", "reset-before": "reset_before", "reset-after": "reset_after",
+             "seed": "seed"}
 
     @classmethod
     def parse(cls, text: str | None) -> "FaultSpec":
         spec = cls()
         if not text:
             return spec
-        names = {"429": "throttle", "503": "unavailable", "reset": "reset", "seed": "seed"}
         for part in text.split(","):
             key, sep, value = part.strip().partition("=")
-            if not sep or key not in names:
-                raise ValueError(f"bad fault '{part}' (allowed: 429=P, 503=P, reset=P, seed=N)")
+            if not sep or key not in cls.NAMES and key != "reset":
+                raise ValueError(f"bad fault '{part}' (allowed: 429=P, 503=P, reset=P, reset-before=P, "
+                                 "reset-after=P, seed=N)")
             try:
                 number = int(value) if key == "seed" else float(value)
             except ValueError:
                 raise ValueError(f"bad fault value '{part}'") from None
             if key != "seed" and not 0 <= number <= 1:
                 raise ValueError(f"fault probability out of [0, 1]: '{part}'")
-            setattr(spec, names[key], number)
-        if spec.throttle + spec.unavailable + spec.reset > 1:
+            if key == "reset":
+                spec.reset_before = spec.reset_after = number / 2
+            else:
+                setattr(spec, cls.NAMES[key], number)
+        if spec.total > 1:
             raise ValueError("fault probabilities add up to more than 1")
         return spec
 
     @property
+    def total(self) -> float:
+        return self.throttle + self.unavailable + self.reset_before + self.reset_after
+
+    @property
     def active(self) -> bool:
-        return self.throttle + self.unavailable + self.reset > 0
+        return self.total > 0
+
+    def pick(self, draw: float) -> str | None:
+        """The fault for one draw in [0, 1): "429", "503", "reset-before", "reset-after" or None."""
+        for name, probability in (("429", self.throttle), ("503", self.unavailable),
+                                  ("reset-before", self.reset_before), ("reset-after", self.reset_after)):
+            if draw < probability:
+                return name
+            draw -= probability
+        return None
 
 
 class App:
@@ -361,13 +391,18 @@ class App:
                 ctx.claims = self._check_token(ctx, service)
             except TokenError as err:
                 return service.render_unauthorized(ctx, err.reason)
-        if service.faults and not ctx.in_batch and self.faults.active:
-            faulted = self._maybe_fault(ctx, service)
-            if faulted is not None:
-                return faulted
-        if service.check is not None:
-            service.check(ctx)
-        return route.handler(ctx, **url_vars)
+        fault = self._draw_fault() if service.faults and not ctx.in_batch and self.faults.active else None
+        if fault in ("429", "503"):
+            return self._fault_response(ctx, service, int(fault))
+        if fault == "reset-before":
+            return _drop_connection(ctx.request.environ)
+        try:
+            if service.check is not None:
+                service.check(ctx)
+            return route.handler(ctx, **url_vars)
+        finally:
+            if fault == "reset-after":   # the request ran (or was refused); the client never hears which
+                _drop_connection(ctx.request.environ)
 
     def _refuse(self, ctx: Ctx, err: ServiceError) -> Response:
         """The service's error body for `err`; refusals by the schema are counted apart."""
@@ -394,18 +429,13 @@ class App:
             raise TokenError(WRONG_AUDIENCE)
         return claims
 
-    def _maybe_fault(self, ctx: Ctx, service: Service) -> Response | None:
+    def _draw_fault(self) -> str | None:
         with self._rng_lock:
             draw = self._rng.random()
-        spec = self.faults
-        if draw < spec.throttle:
-            return self._fault_response(ctx, service, 429)
-        if draw < spec.throttle + spec.unavailable:
-            return self._fault_response(ctx, service, 503)
-        if draw < spec.throttle + spec.unavailable + spec.reset:
-            _drop_connection(ctx.request.environ)
-            return Response("", status=500)  # never reaches the client: the socket is gone
-        return None
+        fault = self.faults.pick(draw)
+        if fault is not None:
+            self.metrics.count_fault(fault)
+        return fault
 
     def _fault_response(self, ctx: Ctx, service: Service, status: int) -> Response:
         if service.fault is not None:
@@ -451,14 +481,13 @@ def _add_details(response: Response, details: list[dict]) -> None:
         response.set_data(json.dumps(body, separators=(",", ":")))
 
 
-def _drop_connection(environ) -> None:
-    """Close the client's TCP connection abruptly (RST) before the handler runs: the request is not applied."""
+def _drop_connection(environ) -> Response:
+    """Close the client's TCP connection abruptly (RST); the answer returned never reaches the client."""
     sock = environ.get("werkzeug.socket")
-    if sock is None:
-        return
-    try:
-        raw = sock
-        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        socket.socket.shutdown(raw, socket.SHUT_RDWR)
-    except OSError:
-        pass
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass
+    return Response("", status=500)

@@ -21,7 +21,10 @@ def sandbox():
 @click.option("--latency-ms", type=click.IntRange(0), default=0, show_default=True,
               help="Delay every API response by this many milliseconds.")
 @click.option("--faults", metavar="SPEC",
-              help="Per-request faults on Graph and Dataverse, e.g. 429=0.2,503=0.05,reset=0.02,seed=7.")
+              help="Per-request faults on Graph and Dataverse, deterministic for a seed: 429=P (throttled), "
+                   "503=P, reset-before=P (connection dropped before the request runs: not applied), "
+                   "reset-after=P (dropped after it ran, before the answer: applied), reset=P (half of each), "
+                   "seed=N; e.g. 429=0.2,503=0.05,reset=0.02,seed=7.")
 @click.option("--delays", metavar="SPEC",
               help="Replication delays in seconds instead of the seed's: 'off', or e.g. "
                    "dataverseUserSync=5,servicePrincipal=2,usageLocation=2,groupLicensing=3 (sandbox/README.md).")

@@ -15,11 +15,16 @@ from xml.etree import ElementTree
 import pulumi
 
 from mscloud.errors import NotFound, ServiceError
+from mscloud.outcome import converge_after_drop
 from solution_import.common import DataverseSetupError
 
 # asyncoperation statuscode values
 SUCCEEDED, FAILED, CANCELED = 30, 31, 32
 SOLUTION_OPERATION_BUSY = -2147020463     # 0x80071151: another solution operation is running
+# An import job id already used: DuplicatedJobId 0x80071152, DuplicatedJobIdDueToConcurrency 0x80071155, or the
+# generic duplicate key 0x80040237 (https://learn.microsoft.com/power-apps/developer/data-platform/reference/
+# web-service-error-codes). After a dropped connection it means the first request started the import.
+JOB_ID_TAKEN = frozenset({"0x80071152", "0x80071155", "0x80040237"})
 STATUS_NAMES = {0: "waiting for resources", 10: "waiting", 20: "in progress", 21: "pausing", 22: "canceling",
                 30: "succeeded", 31: "failed", 32: "canceled"}
 
@@ -76,17 +81,11 @@ def run_import(dataverse, package_bytes: bytes, unique_name: str, version: str, 
     deadline (time.monotonic(); default: timeout_seconds from now) passes."""
     deadline = time.monotonic() + timeout_seconds if deadline is None else deadline
     import_job_id = str(uuid.uuid4())
-    try:
-        answer = dataverse.action(action, {
-            "OverwriteUnmanagedCustomizations": False,
-            "PublishWorkflows": True,
-            "CustomizationFile": base64.b64encode(package_bytes).decode("ascii"),
-            "ImportJobId": import_job_id,
-        })
-    except ServiceError as refused:
-        if _busy(refused.code):
-            raise SolutionOperationBusy(refused.message) from None
-        raise
+    answer = _start(dataverse, action, package_bytes, import_job_id, f"{unique_name} {version}")
+    if answer is None:       # started by a request whose answer was lost: follow its import job instead
+        _await_job(dataverse, import_job_id, unique_name, version, timeout_seconds, deadline, poll_seconds,
+                   max_poll_seconds)
+        return
     operation_id = answer["AsyncOperationId"]
     import_job_id = answer.get("ImportJobKey") or import_job_id
     verb = "upgrading" if action == "StageAndUpgradeAsync" else "importing"
@@ -111,6 +110,56 @@ def run_import(dataverse, package_bytes: bytes, unique_name: str, version: str, 
                 f"solution {unique_name} {version}: import still running after {timeout_seconds:g} s "
                 f"(async operation {operation_id}); raise importTimeoutSeconds or check the import in Dataverse"
             )
+        time.sleep(delay)
+        delay = min(delay * 1.5, max_poll_seconds)
+
+
+def _start(dataverse, action: str, package_bytes: bytes, import_job_id: str, what: str) -> dict | None:
+    """Start the import; the action's answer, or None when it was started by a request whose connection dropped.
+
+    The ImportJobId is ours, so after a drop the import job is re-read; if it is not there the same request (same
+    job id) is sent again, and a refusal of that job id as taken means the first one started it after all."""
+    body = {"OverwriteUnmanagedCustomizations": False, "PublishWorkflows": True,
+            "CustomizationFile": base64.b64encode(package_bytes).decode("ascii"), "ImportJobId": import_job_id}
+
+    def missing(pending):
+        try:
+            dataverse.get("importjobs", import_job_id, select=["importjobid"])
+            return []
+        except NotFound:
+            return pending
+
+    try:
+        return converge_after_drop([import_job_id], lambda _: dataverse.action(action, body), missing,
+                                   during=f"starting the import of solution {what}",
+                                   reread=f"import job {import_job_id}", report=pulumi.log.info)
+    except ServiceError as refused:
+        if _busy(refused.code):
+            raise SolutionOperationBusy(refused.message) from None
+        if str(refused.code).lower() in JOB_ID_TAKEN:
+            return None
+        raise
+
+
+def _await_job(dataverse, import_job_id: str, unique_name: str, version: str, timeout_seconds: float,
+               deadline: float, poll_seconds: float, max_poll_seconds: float) -> None:
+    """Poll the import job (its async operation id was in the lost answer) until it completes; fail naming the
+    failing components."""
+    delay = poll_seconds
+    while True:
+        try:
+            job = dataverse.get("importjobs", import_job_id, select=["data", "progress", "completedon"])
+        except NotFound:       # not written yet: the async service has not started it
+            job = {}
+        if job.get("completedon"):
+            components = failing_components(job.get("data"))
+            if components:
+                raise ImportFailed(f"solution {unique_name} {version} import failed: {'; '.join(components)}")
+            return
+        if time.monotonic() >= deadline:
+            raise DataverseSetupError(
+                f"solution {unique_name} {version}: import job {import_job_id} still running after "
+                f"{timeout_seconds:g} s; raise importTimeoutSeconds or check the import in Dataverse")
         time.sleep(delay)
         delay = min(delay * 1.5, max_poll_seconds)
 

@@ -12,6 +12,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 
 from mscloud.dataverse import in_filters
 from mscloud.odata import odata_string
+from mscloud.outcome import converge_after_drop
 from mscloud.replication import SYNC_CAUSE, ReplicationTimeout, wait_for
 from mscloud.wellknown import APPLICATION, USER
 from solution_import.common import DataverseSetupError, dataverse_for, guid
@@ -154,17 +155,29 @@ def apply_changes(dataverse, role: ResolvedRole, changes: MemberChanges,
     if changes.empty:
         return 0
     added = resolve_when_synced(dataverse, changes.added) if changes.added else {}
-    ops = []
+    ops = []   # (principal key, adding, request)
     for p in changes.added:
         user = added[as_key(p)]
         role_ref = {"@odata.id": dataverse.ref_url("roles", role.copy_for(user.business_unit))}
-        ops.append({"method": "POST", "url": f"systemusers({user.systemuserid})/systemuserroles_association/$ref",
-                    "body": role_ref})
+        ops.append((as_key(p), True, {"method": "POST", "body": role_ref,
+                                      "url": f"systemusers({user.systemuserid})/systemuserroles_association/$ref"}))
     for p in changes.removed:
         user = holders[as_key(p)]
-        ops.append({"method": "DELETE", "url": f"systemusers({user.systemuserid})/systemuserroles_association("
-                                                f"{role.copy_for(user.business_unit)})/$ref"})
-    dataverse.batch(ops, changeset=True, independent=True)   # each op links or unlinks a different principal
+        ops.append((as_key(p), False, {"method": "DELETE", "url": f"systemusers({user.systemuserid})/"
+                                       f"systemuserroles_association({role.copy_for(user.business_unit)})/$ref"}))
+
+    def missing(pending: list[tuple]) -> list[tuple]:
+        live = read_holders(dataverse, role.root_id)
+        return [op for op in pending if (op[0] in live) != op[1]]
+
+    # Not re-sent blindly after a dropped connection: associating a pair that exists is refused (0x80040237), which
+    # fails the whole change set, so the holders are re-read and only what is missing is sent.
+    def send(pending: list[tuple]) -> None:   # each op links or unlinks a different principal
+        dataverse.batch([op[2] for op in pending], changeset=True, independent=True)
+
+    converge_after_drop(ops, send, missing,
+                        during=f"the role $batch of {role.root_id}", reread="the role's holders",
+                        report=pulumi.log.info)
     return len(ops)
 
 

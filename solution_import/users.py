@@ -7,6 +7,7 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 
 from mscloud.errors import BadRequest, NotFound
 from mscloud.odata import odata_string
+from mscloud.outcome import converge_after_drop
 from mscloud.replication import SYNC_CAUSE, ReplicationTimeout, wait_for
 from solution_import.common import ACCESS_MODE_NON_INTERACTIVE, DataverseSetupError, dataverse_for, guid, root_business_unit
 
@@ -45,9 +46,20 @@ def _create_application_user(dataverse, app_id: str, business_unit: str) -> str:
     body = {"applicationid": app_id, "accessmode": ACCESS_MODE_NON_INTERACTIVE, "isdisabled": False,
             **_bind_business_unit(business_unit)}
 
+    found: list[str] = []
+
+    def missing(_pending):
+        """After a dropped connection: the user may exist now (Dataverse refuses a second one for the app id)."""
+        user = find_application_user(dataverse, app_id)
+        found[:] = [guid(user["systemuserid"])] if user else []
+        return [] if user else [app_id]
+
     def attempt():
         try:
-            return dataverse.create("systemusers", body)
+            created = converge_after_drop([app_id], lambda _: dataverse.create("systemusers", body), missing,
+                                          during=f"creating the application user of app {app_id}",
+                                          reread="the application users", report=pulumi.log.info)
+            return created or (found[0] if found else None)
         except BadRequest as error:
             if DIRECTORY_MISS not in error.message.lower():
                 raise

@@ -141,18 +141,43 @@ def test_faults_are_deterministic_for_a_seed_and_latency_is_applied(start_sandbo
     assert time.monotonic() - started < 0.1
 
 
-def test_reset_fault_does_not_apply_the_request(start_sandbox, tmp_path):
-    running = start_sandbox(tmp_path / "data", faults="reset=1,seed=1")
+NEW_USER = {"accountEnabled": True, "displayName": "Maybe", "mailNickname": "maybe",
+            "userPrincipalName": "maybe@contoso.com",
+            "passwordProfile": {"forceChangePasswordNextSignIn": True, "password": "Maybe-1-applied!"}}
+
+
+def _post_user_dropped(running) -> dict:
+    """POST /users on a connection the sandbox drops; returns the metrics after it."""
     token = running.admin_token(GRAPH_SCOPE)
     running.reset_metrics()
     session = running.session()
-    body = {"accountEnabled": True, "displayName": "Never", "mailNickname": "never",
-            "userPrincipalName": "never@contoso.com",
-            "passwordProfile": {"forceChangePasswordNextSignIn": True, "password": "Never-1-applied!"}}
     with pytest.raises(requests.ConnectionError):
-        session.post(running.endpoints["graph"] + "/users", json=body, headers={"Authorization": f"Bearer {token}"})
-    metrics = running.metrics()
+        session.post(running.endpoints["graph"] + "/users", json=NEW_USER, headers={"Authorization": f"Bearer {token}"})
+    return running.metrics()
+
+
+def test_reset_before_drops_the_connection_before_the_request_runs(start_sandbox, tmp_path):
+    """A dropped connection may come before the service ran the request: nothing applied.
+
+    Source: Azure Architecture Center, Retry pattern, "Idempotency" (https://learn.microsoft.com/azure/architecture/
+    patterns/retry): transient faults include "the momentary loss of network connectivity"; the client sees only the
+    dropped connection."""
+    running = start_sandbox(tmp_path / "data", faults="reset-before=1,seed=1")
+    metrics = _post_user_dropped(running)
     assert metrics["total"] == 1 and metrics["writes"] == 0
+    assert metrics["faults"] == {"reset-before": 1}
+
+
+def test_reset_after_runs_the_request_and_drops_the_answer(start_sandbox, tmp_path):
+    """A dropped connection may come after the service ran the request: applied, and the client cannot tell.
+
+    Source: Azure Architecture Center, Retry pattern, "Idempotency" (https://learn.microsoft.com/azure/architecture/
+    patterns/retry): "a service might receive the request, process the request successfully, but fail to send a
+    response. At that point, the retry logic might re-send the request, assuming that the first request wasn't
+    received." The write is counted: the user was created before the connection dropped."""
+    running = start_sandbox(tmp_path / "data", faults="reset-after=1,seed=1")
+    metrics = _post_user_dropped(running)
+    assert metrics["writes"] == 1 and metrics["faults"] == {"reset-after": 1}
 
 
 # -- the app pipeline in-process (WSGI, no sockets): routing, token check, metrics, dispatch, faults --
@@ -215,7 +240,7 @@ def test_routes_metrics_and_writes():
     assert set(snapshot.pop("seconds")["processing_by_route"]) == {"PUT /t/things/{key}", "GET /t/things/{key}"}
     assert snapshot == {"total": 3, "requests": {"PUT /t/things/{key}": 1, "GET /t/things/{key}": 2},
                         "writes": 1, "writes_by_route": {"PUT /t/things/{key}": 1},
-                        "schema_refusals": 0, "schema_refused": {}}
+                        "schema_refusals": 0, "schema_refused": {}, "faults": {}}
 
 
 def test_metrics_split_injected_latency_from_processing_time():
@@ -297,7 +322,17 @@ def test_faults_follow_the_seed_and_carry_retry_after():
     assert any(r.status_code == 503 for r in first) and any(r.status_code == 404 for r in first)
 
 
-@pytest.mark.parametrize("spec", ["418=0.1", "429=2", "429=0.6,503=0.6", "seed=x", "429"])
+def test_reset_is_half_before_half_after_and_each_mode_follows_the_seed():
+    """`reset=P` splits into reset-before=P/2 and reset-after=P/2; draws are deterministic for a seed (the two modes
+    of a dropped connection: https://learn.microsoft.com/azure/architecture/patterns/retry, "Idempotency")."""
+    spec = FaultSpec.parse("429=0.2,503=0.1,reset=0.1,seed=3")
+    assert (spec.reset_before, spec.reset_after) == (0.05, 0.05)
+    assert FaultSpec.parse("reset-before=0.3,reset-after=0.1").total == pytest.approx(0.4)
+    assert [spec.pick(d) for d in (0.1, 0.25, 0.32, 0.37, 0.5)] == ["429", "503", "reset-before", "reset-after", None]
+
+
+@pytest.mark.parametrize("spec", ["418=0.1", "429=2", "429=0.6,503=0.6", "seed=x", "429", "reset-later=0.1",
+                                  "reset-before=0.6,reset-after=0.6"])
 def test_bad_fault_specs(spec):
     with pytest.raises(ValueError):
         FaultSpec.parse(spec)

@@ -321,6 +321,30 @@ def test_failing_change_set_rolls_back_everything(dv):
     assert dv.running.metrics()["requests"].get("POST /orgs/{org}/api/data/v9.2/$batch") == 1
 
 
+def test_associating_a_held_role_again_fails_the_whole_change_set(dv):
+    """Associating a pair that exists is refused, not a no-op, so after a dropped connection the product re-reads the
+    holders instead of re-sending its role change set.
+
+    Sources: the error code list names 0x80040237 DuplicateRecord (powerapps-docs
+    `powerapps-docs/developer/data-platform/includes/data-service-error-codes.md`,
+    https://learn.microsoft.com/power-apps/developer/data-platform/reference/web-service-error-codes); the runtime text
+    "Cannot insert duplicate key." for a duplicate N:N associate is seen by community code only (unconfirmed by
+    Microsoft, and so is the 412 status); BC checks `CheckRoleAssignedToUser` before `AssociateUserWithRole`
+    (microsoft/BCApps `src/Layers/W1/BaseApp/Integration/Dataverse/CRMIntegrationManagement.Codeunit.al`). A change
+    set's operations "succeed or fail as a group"
+    (https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api)."""
+    admin = user_id(dv, "carla@contoso.com")
+    first, second = (dv.get(f"roles?$filter=name eq '{name}' and _businessunitid_value eq {ROOT_BU}").json()["value"][0]
+                     ["roleid"] for name in ("Salesperson", "System Customizer"))
+    associate = [{"method": "POST", "url": f"systemusers({admin})/systemuserroles_association/$ref",
+                  "body": {"@odata.id": f"{dv.org}/api/data/v9.2/roles({role})"}} for role in (first, second)]
+    assert [p.status for p in batch(dv, associate[:1])[1]] == [204]
+    response, parts = batch(dv, [associate[1], associate[0]])
+    assert response.status_code == 400 and parts[0].body["error"]["code"] == "0x80040237"
+    held = dv.get(f"systemusers({admin})?$expand=systemuserroles_association($select=roleid)").json()
+    assert second not in [r["roleid"] for r in held["systemuserroles_association"]]
+
+
 def test_batch_without_change_set_stops_at_first_error_unless_continue_on_error(dv):
     ops = [{"method": "GET", "url": "WhoAmI"}, {"method": "GET", "url": f"roles({uuid.uuid4()})"},
            {"method": "GET", "url": "transactioncurrencies"}]
