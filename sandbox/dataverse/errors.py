@@ -27,6 +27,8 @@ NOT_A_MEMBER = "0x80072560"            # 403 "The user is not a member of the or
 PRIVILEGE_MISSING = "0x80040220"       # 403 "Principal user (...) is missing prv... privilege"
 OBJECT_DOES_NOT_EXIST = "0x80040217"   # 404 "<entity> With Id = <id> Does Not Exist"
 DUPLICATE_RECORD = "0x80040237"        # 412 duplicate key
+DUPLICATE_APPLICATION_USER = "0x8004F511"  # DuplicateApplicationUser (HTTP status unconfirmed: 412 as above)
+DUPLICATED_JOB_ID = "0x80071152"       # DuplicatedJobId (HTTP status unconfirmed: 412 as above)
 VERSION_MISMATCH = "0x80060882"        # 412 If-Match
 BAD_REQUEST = "0x80060888"             # 400 OData: unknown property, segment, bad syntax
 INVALID_ARGUMENT = "0x80040203"        # 400 invalid argument
@@ -58,6 +60,15 @@ def not_found(logical_name: str, record_id: str) -> DataverseError:
 
 def duplicate(message: str = "A record with matching key values already exists.") -> DataverseError:
     return DataverseError(412, DUPLICATE_RECORD, message)
+
+
+def duplicate_application_user(app_id: str) -> DataverseError:
+    return DataverseError(412, DUPLICATE_APPLICATION_USER,
+                          f"You are attempting to create an Application ID = {app_id} that already exists.")
+
+
+def duplicated_job_id() -> DataverseError:
+    return DataverseError(412, DUPLICATED_JOB_ID, "Parameter ImportJobId must be unique.")
 
 
 def role_of_other_business_unit() -> DataverseError:

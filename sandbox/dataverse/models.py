@@ -275,7 +275,7 @@ class OrgModel:
                     "Make sure the application is registered and has a service principal in the tenant.",
                     errors.INVALID_ARGUMENT)
             if self.find("systemusers", applicationid=app_id):
-                raise errors.duplicate()
+                raise errors.duplicate_application_user(app_id)
             name = (known[0].get("displayName") or app_id)
             doc.setdefault("fullname", None)
             doc["fullname"] = doc["fullname"] or f"# {name}"

@@ -56,7 +56,7 @@ class SolutionImports:
             raise errors.solution_operation_busy()
         job_id = normalize_guid(import_job_id) if import_job_id else str(uuid.uuid4())
         if self.model.store.get(self.model.kind("importjobs"), job_id) is not None:
-            raise errors.duplicate("Cannot insert duplicate key.")
+            raise errors.duplicated_job_id()
         job = {"importjobid": job_id, "name": "Customizations", "solutionname": package.unique_name,
                "solutionid": None, "progress": 0.0, "createdon": iso(now), "startedon": None,
                "completedon": None, "data": None, "__package": _package_state(package), "__upgrade": upgrade}

@@ -179,6 +179,11 @@ def test_create_update_etag_and_if_none_match(dv):
 
 # ---- application users and roles -----------------------------------------------------------------
 def test_application_user_lifecycle_and_role_association(dv):
+    """A second application user for one app id is refused with DuplicateApplicationUser 0x8004F511 "You are
+    attempting to create an Application ID = {0} that already exists." (Dataverse web service error codes:
+    https://learn.microsoft.com/power-apps/developer/data-platform/reference/web-service-error-codes; the HTTP
+    status is not on that page: 412 as for other duplicates, unconfirmed). Associating a held role is refused with
+    DuplicateRecord 0x80040237 (same page)."""
     bad = dv.post("systemusers", json={"applicationid": str(uuid.uuid4()),
                                        "businessunitid@odata.bind": f"/businessunits({ROOT_BU})"})
     assert bad.status_code == 400
@@ -190,7 +195,8 @@ def test_application_user_lifecycle_and_role_association(dv):
     assert user["accessmode"] == 4 and user["_businessunitid_value"] == ROOT_BU
     duplicate = dv.post("systemusers", json={"applicationid": INTEGRATION_APP,
                                              "businessunitid@odata.bind": f"/businessunits({ROOT_BU})"})
-    assert error_of(duplicate)[:2] == (412, "0x80040237")
+    assert error_of(duplicate) == (412, "0x8004F511", "You are attempting to create an Application ID = "
+                                   f"{INTEGRATION_APP} that already exists.")
     salesperson = dv.get("roles?$filter=name eq 'Salesperson'").json()["value"][0]["roleid"]
     ref = {"@odata.id": f"{dv.org}/api/data/v9.2/roles({salesperson})"}
     uid = user["systemuserid"]
@@ -403,6 +409,20 @@ def test_import_job_id_chosen_by_the_client(dv):
     assert early["completedon"] is None and early["progress"] < 100
     wait_for(dv, started.json()["AsyncOperationId"])
     assert dv.get(f"importjobs({job_id})?$select=progress").json()["progress"] == 100
+
+
+def test_import_job_id_used_twice_is_refused(dv):
+    """A second import with an ImportJobId already used is refused with DuplicatedJobId 0x80071152 "Parameter
+    ImportJobId must be unique." (Dataverse web service error codes:
+    https://learn.microsoft.com/power-apps/developer/data-platform/reference/web-service-error-codes). The HTTP
+    status is not on that page; the sandbox answers 412 as for other duplicate keys (unconfirmed)."""
+    job_id = str(uuid.uuid4())
+    first = dv.post("ImportSolutionAsync", json={"CustomizationFile": package("BcSalesIntegrationSampleAddOn_1_0_0_0"),
+                                                 "ImportJobId": job_id})
+    wait_for(dv, first.json()["AsyncOperationId"])
+    again = dv.post("ImportSolutionAsync", json={"CustomizationFile": package("BcSalesIntegrationSampleAddOn_1_0_0_0"),
+                                                 "ImportJobId": job_id})
+    assert error_of(again) == (412, "0x80071152", "Parameter ImportJobId must be unique.")
 
 
 def test_in_query_function_and_no_in_operator(dv):
