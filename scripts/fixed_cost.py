@@ -4,6 +4,10 @@ Issue #22's yardstick, in one sitting and one venv: the no-change `pulumi previe
 (`pulumi.export("x", 1)`) against the no-change preview of the bench stack at N users, without and with
 `--policy-pack policies`, after one `up`. Runs alternate so that a busy machine slows every row alike; medians.
 The stack is bench/'s (bench.stack.BenchStack on a sandbox seeded by bench.cloud), so nothing here is new machinery.
+
+Two more rows give the floor of any stack built the way this one must be (dynamic resources, a Python policy pack
+in the pipelines): one dynamic resource that does nothing, without and with a one-rule pack that checks nothing.
+What those rows cost over the empty program is Pulumi's (two more processes), not ours.
 """
 from __future__ import annotations
 
@@ -25,6 +29,37 @@ from bench.stack import BenchStack  # noqa: E402
 from harness.engine import Stack, python_project  # noqa: E402
 
 EMPTY_PROGRAM = 'import pulumi\n\npulumi.export("x", 1)\n'
+NOOP_DYNAMIC_PROGRAM = '''import pulumi
+from pulumi.dynamic import CreateResult, Resource, ResourceProvider
+
+
+class Nothing(ResourceProvider):
+    def create(self, inputs):
+        return CreateResult("nothing", inputs)
+
+
+class NothingResource(Resource):
+    def __init__(self, name):
+        super().__init__(Nothing(), name, {})
+
+
+NothingResource("nothing")
+pulumi.export("x", 1)
+'''
+NOOP_PACK = '''from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy
+
+PolicyPack("nothing", enforcement_level=EnforcementLevel.MANDATORY, policies=[
+    ResourceValidationPolicy(name="nothing", description="checks nothing", validate=lambda args, report: None)])
+'''
+
+
+def noop_pack(directory: Path) -> Path:
+    """A Python policy pack with one rule that checks nothing, in the project's venv."""
+    python_project(directory, "nothing", NOOP_PACK)
+    (directory / "PulumiPolicy.yaml").write_text((directory / "Pulumi.yaml").read_text().replace(
+        "name: nothing\n", "description: checks nothing\nversion: 0.1.0\n"))
+    (directory / "Pulumi.yaml").unlink()
+    return directory
 
 
 def seconds(stack: Stack, *args: str) -> tuple[float, float]:
@@ -73,9 +108,16 @@ def main(argv=None) -> int:
             empty = Stack(python_project(work / "empty", "empty", EMPTY_PROGRAM), "empty", work / "empty-state")
             empty.init()
             empty.run("up", "--yes", "--skip-preview")
-            rows = {"empty program": [], "stack": [], "stack --policy-pack policies": []}
+            noop = Stack(python_project(work / "noop", "noop", NOOP_DYNAMIC_PROGRAM), "noop", work / "noop-state")
+            noop.init()
+            noop.run("up", "--yes", "--skip-preview")
+            pack = noop_pack(work / "noop-pack")
+            rows = {"empty program": [], "one no-op dynamic resource": [],
+                    "one no-op dynamic resource, one-rule pack": [], "stack": [], "stack --policy-pack policies": []}
             for _ in range(args.runs):
                 rows["empty program"].append(seconds(empty))
+                rows["one no-op dynamic resource"].append(seconds(noop))
+                rows["one no-op dynamic resource, one-rule pack"].append(seconds(noop, "--policy-pack", str(pack)))
                 rows["stack"].append(seconds(bench.stack))
                 rows["stack --policy-pack policies"].append(
                     seconds(bench.stack, "--policy-pack", str(ROOT / "policies")))
