@@ -36,7 +36,7 @@ def load_stack(project_dir: str | Path, stack: str) -> Settings:
     """Read and validate the `bcsi:` settings of one stack file; files named in them are checked to exist."""
     project_dir = Path(project_dir)
     path = stack_file(project_dir, stack)
-    source = _relative(path, project_dir)
+    source = relative_path(path, project_dir)
     if not path.exists():
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
         raise SettingsError([f"{source}: no such stack file (allowed: stacks {', '.join(known) or 'none found'})"])
@@ -84,7 +84,8 @@ def _decode_structured(value: Any) -> Any:
     return value
 
 
-def _relative(path: Path, project_dir: Path) -> str:
+def relative_path(path: Path, project_dir: Path) -> str:
+    """`path` as the settings name files: relative to the project directory when it is under it."""
     try:
         return path.resolve().relative_to(project_dir.resolve()).as_posix()
     except ValueError:
