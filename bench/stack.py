@@ -8,18 +8,13 @@ resources and `bcsi plan` run unchanged; only the stack file differs from `stack
             Product Availability User: every user but the last (the one-change scenario adds the last)
 No salesperson couplings: the benchmark is about licences and role sets.
 
-Past about 1,650 users the stack's config no longer fits the engine: the Python language host hands the program
-all of its config as one environment variable (PULUMI_CONFIG, read in pulumi/runtime/config.py), and Linux
-refuses to start a process with one environment string over 128 KiB (MAX_ARG_STRLEN, "argument list too long").
-Such a stack cannot run as stacks are written today. To measure N = 10,000 anyway, the bench then gives the engine
-the stack file without `bcsi:licenses` and `bcsi:roles` and runs the program through bench_program/, which puts
-them back into the program's config from a file before running provisioning/__main__.py unchanged; `bcsi`
-commands see the whole stack file.
+Every member list is written to a member file (stacks/members/bench/*.txt, `{file: ...}` in the stack file), as a
+stack of thousands of users must be: the engine hands the program its whole config in one environment variable
+(PULUMI_CONFIG), and Linux refuses to start a process with one environment string over 128 KiB (past about 1,650
+users in three lists inline; provisioning/settings/member_files.py). The program and `bcsi` read the same files.
 """
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -27,7 +22,9 @@ import yaml
 
 from bench.cloud import SALES_SKU, generated_upns
 from bench.processes import Watcher
-from harness.engine import ROOT, VENV, Stack, copy_project
+from harness.engine import VENV, Stack, copy_project
+from provisioning.export_members import split_long_lists
+from provisioning.settings.member_files import write_member_file
 
 STACK = "bench"
 INTEGRATION_APP = "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"     # seeded in sandbox/seeds/default.yaml
@@ -36,8 +33,6 @@ ONE_CHANGE_ROLE = "Product Availability User"
 SOLUTION = "solutions/BcSalesIntegrationSample_1_0_0_0.zip"
 TIMEOUT_S = 3 * 3600   # N = 10,000 runs long on two shared cores
 BCSI_MARK = "/bcsi "   # the `bcsi` console script's command line (bench/processes.py)
-ENGINE_CONFIG_LIMIT = 120 * 1024   # PULUMI_CONFIG bytes we let the engine carry (Linux: 128 KiB per string)
-LARGE_KEYS = ("bcsi:licenses", "bcsi:roles")
 
 
 def stack_config(n: int, with_last_in_availability: bool = False) -> dict:
@@ -67,31 +62,22 @@ class BenchStack:
         self.watcher = Watcher()
         self.project = copy_project(work_dir / "project", with_stacks=False)
         self.stack = Stack(self.project, STACK, work_dir / "state", env_extra={"BCSI_SANDBOX_DIR": str(sandbox_dir)})
-        self.config = stack_config(n)
-        self.around_engine_limit = len(json.dumps({k: json.dumps(v) for k, v in self.config.items()})) > \
-            ENGINE_CONFIG_LIMIT
-        if self.around_engine_limit:
-            shutil.copytree(ROOT / "bench" / "bench_program", self.project / "bench_program",
-                            ignore=shutil.ignore_patterns("__pycache__"))
-            project_file = self.project / "Pulumi.yaml"
-            project_file.write_text(project_file.read_text().replace("main: provisioning/", "main: bench_program/"))
-        self.write_config(self.config)
+        self.write_config(stack_config(n))
         self.stack.init()
 
     @property
     def stack_file(self) -> Path:
         return self.project / "stacks" / f"Pulumi.{STACK}.yaml"
 
-    def write_config(self, config: dict, for_engine: bool = False) -> None:
-        """Replaces the stack's config, keeping the encryptionsalt `stack init` wrote; `for_engine` past the
-        engine's limit: the large keys go to bench_program/config.json instead."""
+    def write_config(self, config: dict) -> None:
+        """Replaces the stack's config (every member list in a member file), keeping the encryptionsalt `stack init`
+        wrote."""
         self.config = config
-        if for_engine and self.around_engine_limit:
-            large = {key: json.dumps(config[key]) for key in LARGE_KEYS}
-            (self.project / "bench_program" / "config.json").write_text(json.dumps(large))
-            config = {key: value for key, value in config.items() if key not in LARGE_KEYS}
+        in_files, member_files = split_long_lists(config, STACK, self.stack_file, self.project, longer_than=0)
+        for path, (members, what) in member_files.items():
+            write_member_file(path, members, what)
         document = yaml.safe_load(self.stack_file.read_text()) if self.stack_file.exists() else {}
-        document = {**(document or {}), "config": config}
+        document = {**(document or {}), "config": in_files}
         self.stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
 
     def up(self) -> subprocess.CompletedProcess:
@@ -118,12 +104,10 @@ class BenchStack:
         return self.bcsi("plan", "--stack", STACK, "--format", "json")
 
     def pulumi(self, *args: str) -> subprocess.CompletedProcess:
-        self.write_config(self.config, for_engine=True)
         return self.stack.run(*args, runner=self.watcher, timeout=TIMEOUT_S)
 
     def bcsi(self, *args: str) -> subprocess.CompletedProcess:
-        """One `bcsi` command on the bench project (the whole stack file); exit 0 is expected."""
-        self.write_config(self.config)
+        """One `bcsi` command on the bench project; exit 0 is expected."""
         proc = self.watcher([str(VENV / "bin" / "bcsi"), *args, "--project-dir", str(self.project)],
                             cwd=self.project, env=self.stack.env, timeout=TIMEOUT_S)
         if proc.returncode != 0:

@@ -1,6 +1,7 @@
 """The `bcsi export` command: live reads -> a commented stack file that adopts what exists; exit 0, or 1 (one line)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -26,8 +27,9 @@ STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 @click.option("--environment-kind", type=click.Choice(["dev", "test", "prod"]),
               help="bcsi:policy.environmentKind (default: prod for a stack named prod or *-prod, else dev).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="The file to write (default: PROJECT/stacks/Pulumi.STACK.yaml).")
-@click.option("--force", is_flag=True, help="Overwrite the file when it exists.")
+              help="The file to write (default: PROJECT/stacks/Pulumi.STACK.yaml); a list of more than 500 members "
+                   "goes to a member file in members/STACK/ beside it.")
+@click.option("--force", is_flag=True, help="Overwrite the file (and its member files) when it exists.")
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="The project root (where Pulumi.yaml is).")
 def export(stack, cloud, dataverse_url, bc_environment, bc_company, skus, solution_path, environment_kind, out, force,
@@ -70,7 +72,7 @@ def export(stack, cloud, dataverse_url, bc_environment, bc_company, skus, soluti
         from provisioning.plan_command import one_line
 
         fail(one_line(error))
-    write(result, request, out, project_dir)
+    write(result, request, out, project_dir, force)
 
 
 def flag_problem(stack, cloud, dataverse_url, bc_environment, bc_company, out: Path, force: bool) -> str | None:
@@ -97,11 +99,14 @@ def _export(request, project_dir: Path):
     return export_stack(request, clients, project_dir)
 
 
-def write(result, request, out: Path, project_dir: Path) -> None:
-    """Checks the settings as `bcsi validate` would (the solution placeholder aside), then writes the file."""
+def write(result, request, out: Path, project_dir: Path, force: bool) -> None:
+    """Checks the settings as `bcsi validate` would (the solution placeholder aside), then writes the file and, for
+    lists longer than export_members.LONG_LIST, member files beside it."""
     from provisioning.export import SOLUTION_PLACEHOLDER
+    from provisioning.export_members import split_long_lists
     from provisioning.export_render import stack_file, summary
     from provisioning.settings import SettingsError, parse
+    from provisioning.settings.member_files import write_member_file
 
     try:
         parse(result.config, str(out), project_dir=project_dir if request.solution_path else None)
@@ -109,11 +114,19 @@ def write(result, request, out: Path, project_dir: Path) -> None:
         for line in error.lines:
             click.echo(line, err=True)
         fail("the exported settings are not valid; nothing was written")
+    config, member_files = split_long_lists(result.config, request.stack, out, project_dir)
+    existing = [str(path) for path in member_files if path.exists()]
+    if existing and not force:
+        fail(f"{existing[0]} exists; pass --force to overwrite it")
     source = f"Dataverse {request.dataverse_url}" if request.dataverse_url else f"the {request.cloud} cloud"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(stack_file(result, request.stack, source))
+    for path, (members, what) in member_files.items():
+        write_member_file(path, members, what)
+    out.write_text(stack_file(dataclasses.replace(result, config=config), request.stack, source))
     for line in summary(result, str(out)):
         click.echo(line)
+    for path, (members, what) in member_files.items():
+        click.echo(f"wrote {path}: {what}: {len(members)} members")
     if result.config["bcsi:solution"]["path"] == SOLUTION_PLACEHOLDER:
         click.echo(f"next: supply the solution package and set bcsi:solution.path, then `bcsi validate --stack {request.stack}`")
     else:

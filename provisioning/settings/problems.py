@@ -24,7 +24,11 @@ class Problems:
         self.lines: list[str] = []
 
     def add(self, key: str, problem: str, allowed: str) -> None:
-        self.lines.append(f"{self.source}: {key}: {problem} (allowed: {allowed})")
+        self.add_in(self.source, key, problem, allowed)
+
+    def add_in(self, source: str, key: str, problem: str, allowed: str) -> None:
+        """A problem found in another file the settings name (a member file, at a line)."""
+        self.lines.append(f"{source}: {key}: {problem} (allowed: {allowed})")
 
 
 def is_secure(value: Any) -> bool:

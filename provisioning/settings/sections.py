@@ -282,7 +282,7 @@ class _Validator(Walker):
                                 ("users", "groups", "disabledPlans", "usageLocation"))
             if body is None:
                 continue
-            users = self.unique_list(f"{sku_key}.users", body.get("users"), _LicenseUser(integration_user, identity_ok),
+            users = self.member_list(f"{sku_key}.users", body.get("users"), _LicenseUser(integration_user, identity_ok),
                                      f"a list of UPNs (or '{INTEGRATION}' for the integration user)")
             groups = self.unique_list(f"{sku_key}.groups", body.get("groups"),
                                       Text("a group display name, like Sales team", 256), "a list of group display names")
@@ -320,7 +320,7 @@ class _Validator(Walker):
             if not isinstance(role, str) or role not in known:
                 self.p.add(role_key, f"{show(role)} is not an integration role", role_allowed)
                 continue
-            principals = self.unique_list(role_key, members, PRINCIPAL, f"a list of principals: {ALLOWED_PRINCIPAL}")
+            principals = self.member_list(role_key, members, PRINCIPAL, f"a list of principals: {ALLOWED_PRINCIPAL}")
             if principals is None:
                 continue
             if integration and INTEGRATION in principals and integration.lower() in {m.lower() for m in principals}:

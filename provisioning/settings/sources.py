@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
+from provisioning.settings.member_files import engine_limit_problem
 from provisioning.settings.model import NAMESPACE, Settings
-from provisioning.settings.problems import SettingsError, show
+from provisioning.settings.problems import Problems, SettingsError, show
 from provisioning.settings.sections import parse
 
 
@@ -35,7 +36,7 @@ def load_stack(project_dir: str | Path, stack: str) -> Settings:
     """Read and validate the `bcsi:` settings of one stack file; files named in them are checked to exist."""
     project_dir = Path(project_dir)
     path = stack_file(project_dir, stack)
-    source = _relative(path, project_dir)
+    source = relative_path(path, project_dir)
     if not path.exists():
         known = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in path.parent.glob("Pulumi.*.yaml"))
         raise SettingsError([f"{source}: no such stack file (allowed: stacks {', '.join(known) or 'none found'})"])
@@ -43,7 +44,7 @@ def load_stack(project_dir: str | Path, stack: str) -> Settings:
     config = _config_section(document, source)
     # In a stack file a key without a namespace belongs to the project (bc-sales-integration:), not to bcsi:.
     ours = {key: value for key, value in config.items() if isinstance(key, str) and key.startswith(NAMESPACE + ":")}
-    return parse(ours, source, project_dir=project_dir)
+    return parse_within_engine_limit(config, ours, source, project_dir)
 
 
 def from_pulumi_config(source: str, project_dir: str | Path | None = None) -> Settings:
@@ -56,7 +57,22 @@ def from_pulumi_config(source: str, project_dir: str | Path | None = None) -> Se
     for key, value in values.items():
         if isinstance(key, str) and key.startswith(NAMESPACE + ":"):
             config[key] = _decode_structured(value)
-    return parse(config, source, project_dir=project_dir)
+    return parse_within_engine_limit(values, config, source, project_dir)
+
+
+def parse_within_engine_limit(whole: dict, ours: dict, source: str, project_dir: str | Path | None) -> Settings:
+    """`parse` of our keys, plus a problem when the whole config (every namespace) would not fit the engine:
+    `bcsi validate` refuses what `pulumi up` could not start, before anything is written."""
+    too_large = Problems(source)
+    if (problem := engine_limit_problem(whole)) is not None:
+        too_large.add(*problem)
+    try:
+        settings = parse(ours, source, project_dir=project_dir)
+    except SettingsError as error:
+        raise SettingsError([*too_large.lines, *error.lines]) from None
+    if too_large.lines:
+        raise SettingsError(too_large.lines)
+    return settings
 
 
 def _decode_structured(value: Any) -> Any:
@@ -68,7 +84,8 @@ def _decode_structured(value: Any) -> Any:
     return value
 
 
-def _relative(path: Path, project_dir: Path) -> str:
+def relative_path(path: Path, project_dir: Path) -> str:
+    """`path` as the settings name files: relative to the project directory when it is under it."""
     try:
         return path.resolve().relative_to(project_dir.resolve()).as_posix()
     except ValueError:

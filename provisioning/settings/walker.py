@@ -6,11 +6,12 @@ rules in `sections` read as a list of what each key may hold.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-from provisioning.settings.checks import Checker, check, list_value, map_value
+from provisioning.settings.checks import PLAIN_ONLY, Checker, Invalid, Text, check, list_value, map_value
+from provisioning.settings.member_files import ALLOWED_FILE, FILE_KEY, is_file_reference, member_path, read_member_lines
 from provisioning.settings.model import NAMESPACE
-from provisioning.settings.problems import Problems, child, show
+from provisioning.settings.problems import Problems, child, is_secure, show
 
 
 class Walker:
@@ -71,19 +72,50 @@ class Walker:
         items = self.check(key, value, list_value(allowed))
         if items is None:
             return None
+        return self.unique(item, [(raw, lambda problem, allowed, i=index: self.p.add(f"{key}[{i}]", problem, allowed),
+                                   f"[{index}]") for index, raw in enumerate(items)])
+
+    def member_list(self, key: str, value: Any, item: Checker, allowed: str) -> tuple[str, ...] | None:
+        """A member list: inline like `unique_list`, or `{file: path}` read from a member file, whose problems
+        name the file and line: `members/x.txt:3: bcsi:roles.Integration User: ...`."""
+        if not is_file_reference(value):
+            return self.unique_list(key, value, item, allowed)
+        section = self.mapping(key, value, f"{allowed}, or {{{FILE_KEY}: {ALLOWED_FILE}}}", (FILE_KEY,))
+        relative = self.required(key, section, FILE_KEY, Text(ALLOWED_FILE)) if section is not None else None
+        if relative is None or len(section) != 1:
+            return None
+        try:
+            lines = read_member_lines(member_path(self.project_dir, relative))
+        except (OSError, UnicodeDecodeError) as error:
+            reason = "does not exist" if isinstance(error, FileNotFoundError) else f"cannot be read: {error.__class__.__name__}"
+            self.p.add(f"{key}.{FILE_KEY}", f"{show(relative)} {reason} relative to the project directory",
+                       "a UTF-8 text file, one principal per line")
+            return None
+        return self.unique(item, [(raw, lambda problem, allowed, n=number: self.p.add_in(
+            f"{relative}:{n}", key, problem, allowed), f"line {number}") for number, raw in lines])
+
+    def unique(self, item: Checker, entries: list[tuple[Any, Callable[[str, str], None], str]]) -> tuple[str, ...] | None:
+        """Entries (value, how to report a problem with it, where it is) that pass `item`, none twice
+        (case-insensitive); None when any failed, every failure reported."""
         result: list[str] = []
-        seen: dict[str, int] = {}
+        seen: dict[str, str] = {}
         ok = True
-        for index, raw in enumerate(items):
-            checked = self.check(f"{key}[{index}]", raw, item)
-            if checked is None:
+        for raw, report, where in entries:
+            if is_secure(raw):
+                report("a secure value is not allowed here", PLAIN_ONLY)
+                ok = False
+                continue
+            try:
+                checked = item.convert(raw)
+            except Invalid as invalid:
+                report(invalid.problem, invalid.allowed)
                 ok = False
                 continue
             folded = checked.lower()
             if folded in seen:
-                self.p.add(f"{key}[{index}]", f"{show(raw)} is listed twice (first at [{seen[folded]}])", "each entry once")
+                report(f"{show(raw)} is listed twice (first at {seen[folded]})", "each entry once")
                 ok = False
                 continue
-            seen[folded] = index
+            seen[folded] = where
             result.append(checked)
         return tuple(result) if ok else None

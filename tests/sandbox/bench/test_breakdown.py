@@ -32,23 +32,21 @@ def test_watcher_sees_cpu_time_and_peak_memory_of_grandchildren():
     assert 190 <= stats.peak_rss_mb_of("bytearray") <= 400
 
 
-def test_a_stack_past_the_engine_config_limit_gets_its_lists_through_bench_program(tmp_path):
-    """Past about 1,650 users the stack's config, passed to the program as one environment variable
-    (PULUMI_CONFIG), exceeds Linux's 128 KiB per string: the engine sees the stack without the lists, the program
-    gets them from bench_program/config.json, and `bcsi` sees the whole stack file."""
-    import json
-
+def test_a_bench_stack_keeps_its_member_lists_in_files_the_settings_read(tmp_path):
+    """Past about 1,650 users inline lists no longer fit the one environment variable (PULUMI_CONFIG) the engine
+    passes the program the config in (Linux: 128 KiB per string): the bench writes every list to a member file, and
+    the settings every reader uses read the whole lists back."""
     import yaml
 
-    from bench.stack import LARGE_KEYS, BenchStack
+    from bench.stack import BenchStack
+    from provisioning.settings import load_stack
+    from provisioning.settings.member_files import ENGINE_CONFIG_LIMIT, engine_config_size
 
-    assert not BenchStack(tmp_path / "small", 10, tmp_path / "sandbox").around_engine_limit
     stack = BenchStack(tmp_path / "large", 2000, tmp_path / "sandbox")
-    assert stack.around_engine_limit and "main: bench_program/" in (stack.project / "Pulumi.yaml").read_text()
-    stack.write_config(stack.config, for_engine=True)
-    engine_view = yaml.safe_load(stack.stack_file.read_text())
-    assert engine_view["encryptionsalt"] and not set(LARGE_KEYS) & set(engine_view["config"])
-    moved = json.loads((stack.project / "bench_program" / "config.json").read_text())
-    assert {key: json.loads(value) for key, value in moved.items()} == {key: stack.config[key] for key in LARGE_KEYS}
-    stack.write_config(stack.config)
-    assert yaml.safe_load(stack.stack_file.read_text())["config"] == stack.config
+    assert engine_config_size(stack.config) > ENGINE_CONFIG_LIMIT
+    written = yaml.safe_load(stack.stack_file.read_text())
+    assert written["encryptionsalt"] and engine_config_size(written["config"]) < 2000
+    assert written["config"]["bcsi:roles"]["Integration User"] == {"file": "stacks/members/bench/role-integration-user.txt"}
+    settings = load_stack(stack.project, "bench")
+    assert list(settings.roles["Integration User"]) == stack.config["bcsi:roles"]["Integration User"]
+    assert list(settings.licenses["DYN365_ENTERPRISE_SALES"].users) == stack.config["bcsi:licenses"]["DYN365_ENTERPRISE_SALES"]["users"]

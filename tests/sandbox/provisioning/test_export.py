@@ -1,6 +1,7 @@
 """`bcsi export` against a sandbox over real HTTPS: a hand-made integration of 1,000 users exported in at most 25
 requests and no write; per-user differences in disabled plans, a package of another version and a missing package
-listed as not adopted; nothing to adopt is one line and exit 1. The CLI runs as a subprocess; nothing is patched.
+listed as not adopted; nothing to adopt is one line and exit 1; lists of more than 500 members written to member
+files beside the stack file (an existing one only with --force). The CLI runs as a subprocess; nothing is patched.
 
 Graph behaviours relied on: users and groups filtered by `assignedLicenses/any(x:x/skuId eq …)`
 (https://learn.microsoft.com/graph/api/user-list, https://learn.microsoft.com/graph/api/resources/group), a user's
@@ -18,6 +19,7 @@ import yaml
 from harness.handmade import SALES_SKU, set_up_by_hand
 from mscloud.connection import clients_for, connection
 from provisioning.export import SOLUTION_PLACEHOLDER, ExportRequest, export_stack
+from provisioning.settings import load_stack
 from tests.sandboxkit import ROOT, seed_with_licensed_users, start_sandbox
 
 pytestmark = pytest.mark.sandbox
@@ -69,9 +71,14 @@ def test_1000_users_exported_in_at_most_25_requests_and_no_write(cloud):
     assert metrics["writes"] == 0
     config = stack_config(cloud, "bulk")
     assert config["bcsi:identity"] == {"mode": "existing", "app": {"appId": "5e0b8f2a-3c7d-4e1f-8a9b-2d6c4f8e1a37"}}
-    assert config["bcsi:licenses"] == {SALES_SKU: {"users": sorted(BULK)}}
-    assert config["bcsi:roles"]["Integration User"] == ["integration", *sorted(BULK)]
-    assert config["bcsi:roles"]["Product Availability User"] == sorted(BULK[:-1])
+    # lists of more than 500 members go to member files beside the stack file; the settings read them back
+    assert config["bcsi:licenses"] == {SALES_SKU: {"users": {"file": "stacks/members/bulk/license-dyn365_enterprise_sales.txt"}}}
+    assert config["bcsi:roles"]["Integration User"] == {"file": "stacks/members/bulk/role-integration-user.txt"}
+    settings = load_stack(cloud.project, "bulk")
+    assert settings.licenses[SALES_SKU].users == tuple(sorted(BULK))
+    assert settings.roles["Integration User"] == ("integration", *sorted(BULK))
+    assert settings.roles["Product Availability User"] == tuple(sorted(BULK[:-1]))
+    assert settings.roles["Integration Administrator"] == ("integration",)
     # the seeded salespersons AH and BK have the e-mails of ann and bob, who hold Salesperson; JR is blocked
     assert config["bcsi:salespersons"] == {"AH": "ann@contoso.com", "BK": "bob@contoso.com"}
     assert "everything was adopted exactly" in proc.stdout
@@ -116,3 +123,17 @@ def test_nothing_to_adopt_is_one_line_exit_1_and_no_file(tmp_path, start_sandbox
         "bcsi export: no user or application user holds Integration Administrator in Dataverse: set up the "
         "integration first (BC's assisted setup), or write the stack by hand"]
     assert not (running.project / "stacks" / "Pulumi.empty.yaml").exists()
+
+
+def test_an_existing_member_file_needs_force_and_nothing_is_written(cloud):
+    member_file = cloud.project / "stacks" / "members" / "again" / "role-integration-user.txt"
+    member_file.parent.mkdir(parents=True)
+    member_file.write_text("# kept\n")
+    args = ("--sku", SALES_SKU, "--solution-path", SAMPLE)
+    proc = export(cloud, "again", *args)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"bcsi export: {member_file} exists; pass --force to overwrite it"
+    assert not (cloud.project / "stacks" / "Pulumi.again.yaml").exists() and member_file.read_text() == "# kept\n"
+    proc = export(cloud, "again", *args, "--force")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert load_stack(cloud.project, "again").roles["Integration User"] == ("integration", *sorted(BULK))

@@ -1,6 +1,6 @@
 """`bcsi plan` against a sandbox over real HTTPS: all grants before anything exists, no change (within the request
 budget, tokens included) after the resources converged at N = 1,000, drift as grants and revokes, and the app
-registration of identity mode `manage`. Nothing is patched: the CLI runs as a subprocess, reads go over the wire.
+registration of identity mode `manage`, member lists from files planned like inline ones. Nothing is patched: the CLI runs as a subprocess, reads go over the wire.
 """
 from __future__ import annotations
 
@@ -134,6 +134,26 @@ def test_no_change_at_1000_users_within_15_requests_tokens_included(cloud):
     assert metrics["writes"] == 0
     table = cloud.plan("bulk", "table")
     assert table.returncode == 0 and "no changes" in table.stdout
+
+
+def test_member_files_plan_like_inline_lists_and_validate(cloud):
+    """Member lists from files (`{file: path}`, one principal per line) plan exactly as the same lists inline."""
+    members = cloud.project / "members"
+    members.mkdir(exist_ok=True)
+    (members / "bulk.txt").write_text("# every bulk user\n" + "\n".join(BULK) + "\n")
+    config = stack_config(BULK, BULK)
+    config["bcsi:licenses"][SALES]["users"] = config["bcsi:roles"]["Product Availability User"] = {"file": "members/bulk.txt"}
+    cloud.write_stack("files", config)
+    validate = subprocess.run([BCSI, "validate", "--stack", "files", "--project-dir", str(cloud.project)],
+                              capture_output=True, text=True, timeout=120)
+    assert validate.returncode == 0, validate.stderr
+    cloud.converge("files")
+    proc = cloud.plan("files")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (members / "bulk.txt").write_text("\n".join(BULK[1:]) + "\nann@contoso.com\n")
+    assert changes_of(cloud.plan("files")) == [("grant", "license", "ann@contoso.com", SALES),
+                                               ("grant", "role", "ann@contoso.com", "Product Availability User"),
+                                               ("revoke", "role", BULK[0], "Product Availability User")]
 
 
 def test_drift_and_settings_changes_show_as_grants_and_revokes(cloud):
