@@ -2,9 +2,12 @@
 stops gently, and restarts on its own data."""
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 
 def _die_with_parent() -> None:
@@ -66,3 +69,60 @@ class ServerProcess:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid` (Linux /proc), nearest first."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, ppid = stat.read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, IndexError, ValueError):
+            continue
+        if state != "Z":
+            children.setdefault(int(ppid), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        below = children.get(todo.pop(0), [])
+        found += below
+        todo += below
+    return found
+
+
+def kill_tree(pid: int) -> list[int]:
+    """SIGKILL `pid`, its process group and every process below it, as a lost machine loses them all. The Pulumi
+    CLI starts its language host and provider plugins in process groups of their own, so killing the CLI's group
+    alone leaves them running, orphaned, and able to go on sending requests. Returns the processes found below."""
+    try:
+        os.kill(pid, signal.SIGSTOP)   # no new plugin starts while the tree is read
+    except ProcessLookupError:
+        return []
+    below = descendants(pid)
+    for target in (pid, *below):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return below
+
+
+def alive(pids, wait: float = 5.0) -> list[int]:
+    """The processes of `pids` still running after up to `wait` seconds (a signal is delivered, not awaited; a
+    zombie waiting to be reaped is not running)."""
+    deadline = time.monotonic() + wait
+    while True:
+        running = []
+        for pid in pids:
+            try:
+                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except (OSError, IndexError):
+                continue
+            if state != "Z":
+                running.append(pid)
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.05)

@@ -13,7 +13,6 @@ AZURE_STORAGE_KEY. Azurite's account and key: https://learn.microsoft.com/en-us/
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -24,6 +23,7 @@ import pytest
 
 from harness.azurite import ACCOUNT_KEY, RunningAzurite, start_azurite
 from harness.engine import engine_env, pulumi_binary
+from harness.process import alive, kill_tree
 from tests.engine.test_crash import OUR_TYPES, role_batch_sent
 from tests.engine.test_pipeline_steps import pipeline_project
 from tests.engine.test_reliability import INTEGRATION_APP, SOLUTION, assert_no_duplicates, live_state
@@ -215,9 +215,10 @@ def test_a_run_killed_while_it_holds_the_lock_is_recovered_with_nothing_lost(tmp
         wait_for(lambda: azurite.blob_names(prefix=LOCKS) and role_batch_sent(cloud.metrics()),
                  "lock held and role $batch sent", running, log)
     finally:
-        os.killpg(running.pid, signal.SIGKILL)
+        below = kill_tree(running.pid)
         running.wait(timeout=30)
     assert running.returncode == -signal.SIGKILL
+    assert not alive(below), f"processes of the killed run still running: {alive(below)}"
     stale = azurite.blob_names(prefix=LOCKS)
     assert len(stale) == 1, stale   # the dead run's lock stays in the container
 

@@ -10,13 +10,13 @@ Recovery procedure (README "Failure and recovery"):
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
 
 import pytest
 
+from harness.process import alive, kill_tree
 from tests.engine.test_reliability import INTEGRATION_APP, SOLUTION, assert_no_duplicates, live_state, sandbox_stack
 from tests.enginekit import pulumi_binary
 
@@ -50,8 +50,8 @@ def role_batch_sent(metrics: dict) -> bool:
 
 
 def up_killed_when(stack, cloud, moment, timeout: float = 180) -> str:
-    """Starts `pulumi up` in its own process group and SIGKILLs the whole group once `moment(metrics)` holds.
-    Returns the console output up to the kill."""
+    """Starts `pulumi up` in its own process group and SIGKILLs it with every process below it (language host,
+    providers) once `moment(metrics)` holds. Returns the console output up to the kill."""
     cloud.reset_metrics()
     log = stack.state_dir.parent / f"killed-up-{moment.__name__}.log"
     with open(log, "w") as out:
@@ -65,12 +65,12 @@ def up_killed_when(stack, cloud, moment, timeout: float = 180) -> str:
                 assert process.poll() is None, f"up ended before {moment.__name__}:\n{log.read_text()}"
                 assert time.monotonic() < deadline, f"no {moment.__name__} in {timeout} s"
                 time.sleep(0.05)
-            os.killpg(process.pid, signal.SIGKILL)
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
+            below = kill_tree(process.pid)
             process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
+    assert below, "the engine had started no language host or provider"
+    assert not alive(below), f"processes of the killed run still running: {alive(below)}"
     return log.read_text()
 
 
