@@ -91,8 +91,7 @@ def run_import(dataverse, package_bytes: bytes, unique_name: str, version: str, 
     verb = "upgrading" if action == "StageAndUpgradeAsync" else "importing"
     pulumi.log.info(f"{verb} solution {unique_name} {version} (async operation {operation_id})")
     last_status = None
-    delay = poll_seconds
-    while True:
+    for _ in _polls(deadline, poll_seconds, max_poll_seconds):
         op = dataverse.get("asyncoperations", operation_id,
                            select=["statecode", "statuscode", "message", "friendlymessage", "errorcode"])
         status = op.get("statuscode")
@@ -105,11 +104,19 @@ def run_import(dataverse, package_bytes: bytes, unique_name: str, version: str, 
             if _busy(op.get("errorcode")):
                 raise SolutionOperationBusy(op.get("message") or op.get("friendlymessage") or "")
             raise ImportFailed(_failure_text(dataverse, import_job_id, unique_name, version, op))
+    raise DataverseSetupError(
+        f"solution {unique_name} {version}: import still running after {timeout_seconds:g} s "
+        f"(async operation {operation_id}); raise importTimeoutSeconds or check the import in Dataverse")
+
+
+def _polls(deadline: float, poll_seconds: float, max_poll_seconds: float):
+    """One turn per poll: the first at once, then after waits growing 1.5× up to max_poll_seconds; the last turn is
+    the first one at or past the deadline (time.monotonic())."""
+    delay = poll_seconds
+    while True:
+        yield
         if time.monotonic() >= deadline:
-            raise DataverseSetupError(
-                f"solution {unique_name} {version}: import still running after {timeout_seconds:g} s "
-                f"(async operation {operation_id}); raise importTimeoutSeconds or check the import in Dataverse"
-            )
+            return
         time.sleep(delay)
         delay = min(delay * 1.5, max_poll_seconds)
 
@@ -145,8 +152,7 @@ def _await_job(dataverse, import_job_id: str, unique_name: str, version: str, ti
                deadline: float, poll_seconds: float, max_poll_seconds: float) -> None:
     """Poll the import job (its async operation id was in the lost answer) until it completes; fail naming the
     failing components."""
-    delay = poll_seconds
-    while True:
+    for _ in _polls(deadline, poll_seconds, max_poll_seconds):
         try:
             job = dataverse.get("importjobs", import_job_id, select=["data", "progress", "completedon"])
         except NotFound:       # not written yet: the async service has not started it
@@ -156,12 +162,9 @@ def _await_job(dataverse, import_job_id: str, unique_name: str, version: str, ti
             if components:
                 raise ImportFailed(f"solution {unique_name} {version} import failed: {'; '.join(components)}")
             return
-        if time.monotonic() >= deadline:
-            raise DataverseSetupError(
-                f"solution {unique_name} {version}: import job {import_job_id} still running after "
-                f"{timeout_seconds:g} s; raise importTimeoutSeconds or check the import in Dataverse")
-        time.sleep(delay)
-        delay = min(delay * 1.5, max_poll_seconds)
+    raise DataverseSetupError(
+        f"solution {unique_name} {version}: import job {import_job_id} still running after "
+        f"{timeout_seconds:g} s; raise importTimeoutSeconds or check the import in Dataverse")
 
 
 def _failure_text(dataverse, import_job_id: str, unique_name: str, version: str, op: dict) -> str:
