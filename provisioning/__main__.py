@@ -20,7 +20,7 @@ if str(PROJECT_DIR) not in sys.path:  # the engine runs this file as a script: m
 
 from provisioning import settings as settings_module  # noqa: E402
 from provisioning.couplings import SalespersonCouplings  # noqa: E402
-from provisioning.dataverse_connection import DataverseConnection, DataverseConnectionArgs, LicenceGate  # noqa: E402
+from provisioning.dataverse_connection import DataverseConnection, DataverseConnectionArgs, LicenseGate  # noqa: E402
 from provisioning.identity import IntegrationIdentity  # noqa: E402
 from provisioning.licenses import LicenseAssignment  # noqa: E402
 from provisioning.stack_access import stack_connection  # noqa: E402
@@ -93,7 +93,7 @@ def main() -> None:
         app_id=app_id,
         integration_user=integration_user,
         uninstall_on_delete=settings.solution.uninstall_on_delete,
-        after=[LicenceGate(licenses[sku], frozenset(u.lower() for u in entry.users), bool(entry.groups))
+        after=[LicenseGate(licenses[sku], frozenset(u.lower() for u in entry.users), bool(entry.groups))
                for sku, entry in sorted(settings.licenses.items())],
     ))
 

@@ -32,11 +32,11 @@ class DataverseConnectionArgs:
     integration_user: str | None = None                      # the integration user: set to non-interactive
     uninstall_on_delete: bool = False
     import_timeout_seconds: int = 600
-    after: list = dataclass_field(default_factory=list)   # LicenceGates (or resources everything waits for)
+    after: list = dataclass_field(default_factory=list)   # LicenseGates (or resources everything waits for)
 
 
 @dataclass(frozen=True)
-class LicenceGate:
+class LicenseGate:
     """A licence resource and whom it licenses. Dataverse adds a user only after the licence ("When you create a
     user and assign a license ..., the user is also created in customer engagement apps",
     https://learn.microsoft.com/power-platform/admin/create-users), so giving that user anything waits for it."""
@@ -49,13 +49,13 @@ class LicenceGate:
         return bool(upns) and (self.groups or not self.users.isdisjoint(u.lower() for u in upns))
 
 
-def licences_for(upns, after: list) -> list:
+def licenses_for(upns, after: list) -> list:
     """The resources a Dataverse change for these users waits for: the licences that may license one of them, and
     every plain resource in `after`. The application user is unlicensed ("a special unlicensed application user
     account", https://learn.microsoft.com/power-apps/developer/data-platform/build-web-applications-server-server-s2s-authentication)."""
     upns = list(upns)
-    return [item.resource if isinstance(item, LicenceGate) else item for item in after
-            if not isinstance(item, LicenceGate) or item.may_license(upns)]
+    return [item.resource if isinstance(item, LicenseGate) else item for item in after
+            if not isinstance(item, LicenseGate) or item.may_license(upns)]
 
 
 def role_principals(members) -> list[dict]:
@@ -81,7 +81,7 @@ class DataverseConnection(pulumi.ComponentResource):
             import_timeout_seconds=args.import_timeout_seconds, opts=child, **common)
 
         def after_import(upns=()):
-            return pulumi.ResourceOptions(parent=self, depends_on=[self.solution, *licences_for(upns, args.after)])
+            return pulumi.ResourceOptions(parent=self, depends_on=[self.solution, *licenses_for(upns, args.after)])
 
         users: list[pulumi.Resource] = [self.solution]
         self.application_user = None
@@ -107,7 +107,7 @@ class DataverseConnection(pulumi.ComponentResource):
                 f"{name}-role-{resource_suffix(role_name)}", role_name=role_name,
                 role_id=next(iter(role_lookup(role_name, declared).ids), None),
                 principals=principals, integration_principal=integration,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*users, *licences_for(upns, args.after)]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*users, *licenses_for(upns, args.after)]),
                 **common)
 
         self.solution_info = pulumi.Output.all(self.solution.uniqueName, self.solution.version).apply(
